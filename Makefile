@@ -1,0 +1,44 @@
+# 许农优品: `make run` serves the demo, `make test` runs every test. Both set everything up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+WORKERS ?= 2
+export FLASK_APP := wsgi
+
+.PHONY: run test install translations lint bench-data messages
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || (bash scripts/system-deps.sh venv && $(PYTHON) -m venv $(VENV))
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile -d marketplace/translations -D messages
+
+run: $(VENV)/.installed translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo load --if-empty
+	$(BIN)/flask demo accounts
+	@echo "许农优品 is at http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
+	$(BIN)/gunicorn --workers $(WORKERS) --bind 127.0.0.1:$(PORT) --access-logfile - wsgi:app
+
+test: $(VENV)/.dev-installed translations
+	bash scripts/system-deps.sh
+	$(BIN)/ruff check .
+	bash scripts/test-all.sh
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+
+# Re-extract the strings and merge them into the English catalogue.
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o marketplace/translations/messages.pot .
+	$(BIN)/pybabel update -i marketplace/translations/messages.pot -d marketplace/translations

@@ -1,0 +1,39 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from marketplace.catalog.models import UNITS
+from marketplace.forms import optional_int
+
+
+class ProductForm(FlaskForm):
+    name = StringField(_l("产品名称"), validators=[DataRequired(), Length(max=80)])
+    category_id = SelectField(_l("品类"), coerce=optional_int, validate_choice=False)
+    specification = StringField(_l("规格"), validators=[Length(max=120)],
+                                description=_l("例如：500克/袋，一级"))
+    origin = StringField(_l("产地"), validators=[Length(max=120)],
+                         description=_l("例如：禹州市方山镇"))
+    unit = SelectField(_l("计量单位"), choices=[(u, u) for u in UNITS])
+    # Money and quantities are taken as text and parsed exactly (Decimal) by the service.
+    price_yuan = StringField(_l("单价（元）"), validators=[DataRequired(), Length(max=20)])
+    min_order_qty = StringField(_l("起订量"), validators=[DataRequired(), Length(max=20)],
+                                default="1")
+    stock = StringField(_l("库存"), validators=[DataRequired(), Length(max=20)], default="0")
+    annual_supply_capacity = StringField(_l("年供应能力"), validators=[Length(max=60)],
+                                         description=_l("例如：50 吨"))
+    description = TextAreaField(_l("产品介绍"), validators=[Length(max=4000)])
+    green_food = BooleanField(_l("绿色食品"))
+    organic = BooleanField(_l("有机"))
+    geo_indication = BooleanField(_l("地理标志"))
+    submit = SubmitField(_l("保存"))
+
+    def __init__(self, *args, categories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category_id.choices = [("", _l("请选择"))] + [(c.id, c.name) for c in categories]
+
+
+class PhotoForm(FlaskForm):
+    photo = FileField(_l("产品照片"), validators=[FileRequired(_l("请选择图片。"))])
+    submit = SubmitField(_l("上传"))

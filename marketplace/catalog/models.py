@@ -1,0 +1,127 @@
+"""Products a producer organisation lists, their photos and categories."""
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.clock import now
+from marketplace.extensions import db
+from marketplace.workflow import Stateful
+
+UNITS = ("斤", "公斤", "箱", "袋", "瓶", "盒", "桶", "提", "件", "只", "株", "盆", "罐")
+
+#: Edits to these send a certified product back for review; price and stock edits do not.
+CERTIFIED_FIELDS = ("name", "specification", "origin")
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(30), unique=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductStatus(StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+    @property
+    def label(self):
+        return _PRODUCT_STATUS_LABELS[self]
+
+
+_PRODUCT_STATUS_LABELS = {ProductStatus.ACTIVE: _l("上架中"), ProductStatus.ARCHIVED: _l("已归档")}
+
+
+class Product(Stateful, db.Model):
+    __tablename__ = "products"
+
+    STATUS = ProductStatus
+    TRANSITIONS = {
+        ProductStatus.ACTIVE: {ProductStatus.ARCHIVED},
+        ProductStatus.ARCHIVED: {ProductStatus.ACTIVE},
+    }
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    specification: Mapped[str] = mapped_column(String(120), default="")
+    origin: Mapped[str] = mapped_column(String(120), default="")
+    unit: Mapped[str] = mapped_column(String(8))
+    price_fen: Mapped[int] = mapped_column()
+    min_order_qty: Mapped[Decimal] = mapped_column(Numeric(12, 3), default=Decimal(1))
+    stock: Mapped[Decimal] = mapped_column(Numeric(14, 3), default=Decimal(0))
+    annual_supply_capacity: Mapped[str] = mapped_column(String(60), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    green_food: Mapped[bool] = mapped_column(default=False)
+    organic: Mapped[bool] = mapped_column(default=False)
+    geo_indication: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(12), default=ProductStatus.ACTIVE, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+    updated_at: Mapped[datetime] = mapped_column(default=now, onupdate=now)
+
+    organisation = relationship("Organisation", back_populates="products")
+    category = relationship("Category")
+    photos: Mapped[list["ProductPhoto"]] = relationship(
+        back_populates="product", order_by="ProductPhoto.position, ProductPhoto.id",
+        cascade="all, delete-orphan",
+    )
+    certificates = relationship(
+        "Certificate", back_populates="product", order_by="Certificate.issued_on.desc()"
+    )
+
+    __table_args__ = (
+        db.CheckConstraint("price_fen > 0", name="price_positive"),
+        db.CheckConstraint("min_order_qty > 0", name="min_order_positive"),
+        db.CheckConstraint("stock >= 0", name="stock_not_negative"),
+    )
+
+    @property
+    def marks(self) -> list[str]:
+        out = []
+        if self.green_food:
+            out.append(str(_l("绿色食品")))
+        if self.organic:
+            out.append(str(_l("有机")))
+        if self.geo_indication:
+            out.append(str(_l("地理标志")))
+        return out
+
+    def live_certificate(self, today):
+        """The certificate that puts this product on sale today, if any."""
+        for cert in self.certificates:
+            if cert.is_valid_on(today):
+                return cert
+        return None
+
+    def latest_certificate(self):
+        return self.certificates[0] if self.certificates else None
+
+    def is_on_sale(self, today) -> bool:
+        return (
+            self.status == ProductStatus.ACTIVE
+            and self.organisation.is_verified
+            and self.live_certificate(today) is not None
+        )
+
+
+class ProductPhoto(db.Model):
+    __tablename__ = "product_photos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    stored_name: Mapped[str] = mapped_column(String(80), unique=True)
+    position: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=now)
+
+    product: Mapped[Product] = relationship(back_populates="photos")

@@ -1,0 +1,152 @@
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from marketplace import uploads
+from marketplace.catalog import services
+from marketplace.catalog.forms import PhotoForm, ProductForm
+from marketplace.catalog.queries import category_facets, county_facets
+from marketplace.certification.services import pending_application
+from marketplace.clock import today
+from marketplace.errors import Invalid, NotAuthorized
+from marketplace.forms import ConfirmForm, show_errors
+from marketplace.money import fen_to_yuan, format_quantity
+from marketplace.views_common import actor, id_arg, page_arg
+
+bp = Blueprint("catalog", __name__)
+
+
+@bp.get("/products")
+def catalogue():
+    county_id, category_id = id_arg(request, "county"), id_arg(request, "category")
+    page = services.browse_catalogue(
+        county_id=county_id, category_id=category_id, page=page_arg(request),
+        per_page=current_app.config["CATALOGUE_PAGE_SIZE"],
+    )
+    return render_template(
+        "catalog/catalogue.html", page=page, county_id=county_id, category_id=category_id,
+        counties=county_facets(today()), categories=category_facets(today()),
+    )
+
+
+@bp.get("/products/<int:product_id>")
+def product_page(product_id: int):
+    product = services.get_product_for_viewer(actor(), product_id)
+    return render_template("catalog/product.html", product=product,
+                           certificate=product.live_certificate(today()),
+                           on_sale=product.is_on_sale(today()))
+
+
+@bp.get("/media/photos/<name>")
+def photo(name: str):
+    if not services.can_see_photo(actor(), name):
+        abort(404)
+    response = send_from_directory(uploads.upload_dir("photos"), name)
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+def _my_org():
+    org = actor().organisation
+    if org is None:
+        raise NotAuthorized(_("请先登记经营主体。"))
+    return org
+
+
+@bp.get("/my/products")
+@login_required
+def my_products():
+    org = _my_org()
+    products = services.organisation_products(actor(), org)
+    return render_template("catalog/my_products.html", org=org, products=products,
+                           confirm=ConfirmForm(), pending=pending_application)
+
+
+@bp.route("/my/products/new", methods=["GET", "POST"])
+@login_required
+def new_product():
+    org = _my_org()
+    form = ProductForm(categories=services.categories())
+    if form.validate_on_submit():
+        try:
+            product = services.create_product(actor(), org, form.data)
+        except Invalid as exc:
+            show_errors(form, exc)
+        else:
+            flash(_("产品已创建。可以上传照片并申请认定。"), "success")
+            return redirect(url_for("catalog.edit_product", product_id=product.id))
+    return render_template("catalog/product_form.html", form=form, product=None)
+
+
+@bp.route("/my/products/<int:product_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_product(product_id: int):
+    product = services.get_editable_product(actor(), product_id)
+    form = ProductForm(obj=product, categories=services.categories())
+    if request.method == "GET":
+        form.price_yuan.data = str(fen_to_yuan(product.price_fen))
+        form.min_order_qty.data = format_quantity(product.min_order_qty)
+        form.stock.data = format_quantity(product.stock)
+    if form.validate_on_submit():
+        try:
+            changed = services.update_product(actor(), product, form.data)
+        except Invalid as exc:
+            show_errors(form, exc)
+        else:
+            flash(_("已保存。") if changed else _("没有修改。"), "success")
+            return redirect(url_for("catalog.edit_product", product_id=product.id))
+    return render_template("catalog/product_form.html", form=form, product=product,
+                           photo_form=PhotoForm(), confirm=ConfirmForm())
+
+
+@bp.post("/my/products/<int:product_id>/archive")
+@login_required
+def archive(product_id: int):
+    product = services.get_editable_product(actor(), product_id)
+    if ConfirmForm().validate_on_submit():
+        if product.status == "active":
+            services.archive_product(actor(), product)
+            flash(_("产品已归档，不再展示。"), "success")
+        else:
+            services.restore_product(actor(), product)
+            flash(_("产品已恢复。"), "success")
+    return redirect(url_for("catalog.my_products"))
+
+
+@bp.post("/my/products/<int:product_id>/photos")
+@login_required
+def upload_photo(product_id: int):
+    product = services.get_editable_product(actor(), product_id)
+    form = PhotoForm()
+    if form.validate_on_submit():
+        try:
+            services.add_photo(actor(), product, form.photo.data)
+        except Invalid as exc:
+            show_errors(form, exc)
+        else:
+            flash(_("照片已上传。"), "success")
+    else:
+        for message in form.photo.errors:
+            flash(message, "error")
+    return redirect(url_for("catalog.edit_product", product_id=product.id))
+
+
+@bp.post("/my/photos/<int:photo_id>/delete")
+@login_required
+def delete_photo(photo_id: int):
+    photo = services.get_photo(actor(), photo_id)
+    product_id = photo.product_id
+    if ConfirmForm().validate_on_submit():
+        services.remove_photo(actor(), photo)
+        flash(_("照片已删除。"), "success")
+    return redirect(url_for("catalog.edit_product", product_id=product_id))

@@ -1,0 +1,61 @@
+"""`flask demo …`: load the demo, or generate a large catalogue for benchmarks."""
+
+import os
+import time
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import func
+
+from marketplace.catalog.models import Product
+from marketplace.demo.generate import demo_accounts_table, generate
+from marketplace.extensions import db
+
+DEFAULT_PASSWORD = "xunong-demo"  # noqa: S105 - the documented demo login, override with DEMO_PASSWORD
+
+
+def _password() -> str:
+    return os.environ.get("DEMO_PASSWORD", DEFAULT_PASSWORD)
+
+
+@click.group()
+def demo():
+    """Demo data."""
+
+
+@demo.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing when products already exist.")
+@with_appcontext
+def load(if_empty: bool):
+    """Load the Xuchang demo: 48 producers, 360 products, one login per role."""
+    if if_empty and db.session.scalar(db.select(func.count(Product.id))):
+        click.echo("Demo data already present.")
+        return
+    started = time.perf_counter()
+    generate(producers=48, products=360, password=_password())
+    click.echo(f"Demo data loaded in {time.perf_counter() - started:.1f}s.")
+
+
+@demo.command("generate")
+@click.option("--producers", default=1000, show_default=True)
+@click.option("--products", default=100_000, show_default=True)
+@click.option("--seed", default=2026, show_default=True)
+@with_appcontext
+def generate_command(producers: int, products: int, seed: int):
+    """Add a large generated catalogue (for benchmarks)."""
+    started = time.perf_counter()
+    generate(producers=producers, products=products, password=_password(), seed=seed,
+             with_accounts=False)
+    click.echo(f"Generated {producers} producers and {products} products in "
+               f"{time.perf_counter() - started:.1f}s.")
+
+
+@demo.command("accounts")
+@with_appcontext
+def accounts():
+    """Print the demo logins."""
+    click.echo("")
+    click.echo(f"Demo accounts (password: {_password()})")
+    for role, username, where in demo_accounts_table():
+        click.echo(f"  {role:<14} {username:<16} {where}")
+    click.echo("")

@@ -1,0 +1,48 @@
+"""Form helpers shared by the blueprints."""
+
+from flask import flash
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SubmitField, TextAreaField
+from wtforms.validators import Length
+
+from marketplace.errors import Invalid
+
+
+def optional_int(value):
+    """Coerce a select's value to int, or None for the empty choice."""
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def show_errors(form: FlaskForm, exc: Invalid) -> None:
+    """Attach a service's field errors to the form; flash what belongs to no field."""
+    unplaced = []
+    for name, messages in exc.errors.items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = list(field.errors) + list(messages)
+        else:
+            unplaced.extend(messages)
+    if exc.message:
+        flash(exc.message, "error")
+    for message in unplaced:
+        flash(message, "error")
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs CSRF protection (archive, submit, withdraw …)."""
+
+    submit = SubmitField(_l("确认"))
+
+
+class DecisionForm(FlaskForm):
+    """A reviewer's decision: a reason and one of two buttons."""
+
+    reason = TextAreaField(_l("理由"), validators=[Length(max=2000)])
+    approve = SubmitField(_l("通过"))
+    reject = SubmitField(_l("退回"))

@@ -1,0 +1,44 @@
+from urllib.parse import urlparse
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from marketplace.catalog import services as catalog
+from marketplace.main import services
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def home():
+    return render_template(
+        "main/home.html",
+        stats=services.home_figures(),
+        products=catalog.browse_catalogue(per_page=8).items,
+        counties=services.county_overview(),
+    )
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["lang"] = code
+    target = request.referrer or ""
+    parsed = urlparse(target)
+    if parsed.netloc and parsed.netloc != request.host:
+        target = ""
+    return redirect(parsed.path if target else url_for("main.home"))
+
+
+@bp.get("/healthz")
+def health():
+    return {"ok": services.database_ok()}

@@ -1,0 +1,116 @@
+"""Web plumbing shared by every blueprint: locale, login, headers, errors, template helpers."""
+
+import sqlite3
+
+from flask import Flask, g, has_request_context, jsonify, render_template, request, session
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from marketplace import clock, money, permissions
+from marketplace.errors import DomainError
+from marketplace.extensions import db, login_manager
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    if has_request_context() and session.get("lang") in languages:
+        return session["lang"]
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """SQLite as a real embedded database: WAL, enforced foreign keys, wait on locks."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def _load_user(user_id: str):
+    from marketplace.accounts.models import User
+
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if getattr(g, "no_store", False) or current_user.is_authenticated:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _template_globals():
+    return {
+        "can": lambda action, obj=None: permissions.can(action, current_user, obj),
+        "today": clock.today(),
+        "current_locale": select_locale(),
+    }
+
+
+def init_app(app: Flask) -> None:
+    login_manager.user_loader(_load_user)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "strong"
+    app.after_request(_security_headers)
+    app.context_processor(_template_globals)
+    app.jinja_env.filters["yuan"] = money.format_yuan
+    app.jinja_env.filters["qty"] = money.format_quantity
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _error_page(status: int, message: str):
+    db.session.rollback()
+    if _wants_json():
+        return jsonify(error=message), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register_errorhandlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        return _error_page(exc.status_code, exc.message or _("操作未能完成。"))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_exc):
+        return _error_page(400, _("页面已过期或表单缺少安全令牌，请刷新页面后重试。"))
+
+    @app.errorhandler(404)
+    def not_found(_exc):
+        return _error_page(404, _("页面不存在。"))
+
+    @app.errorhandler(403)
+    def forbidden(_exc):
+        return _error_page(403, _("您没有权限访问此页面。"))
+
+    @app.errorhandler(413)
+    def too_large(_exc):
+        return _error_page(413, _("上传的文件太大。"))
+
+    @app.errorhandler(500)
+    def server_error(_exc):
+        return _error_page(500, _("服务器出错了，请稍后再试。"))

@@ -1,0 +1,79 @@
+"""Fixtures: an app on a fresh database per test (SQLite file, or PostgreSQL when
+TEST_DATABASE_URL is set), a test client, and a few logged-in roles."""
+
+import os
+
+import pytest
+
+from marketplace import create_app
+from marketplace.extensions import db as _db
+from tests import factories
+
+
+def _database_url(tmp_path) -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+
+
+def make_app(tmp_path, **overrides):
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-only-secret",
+        "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path),
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "CERT_NOTICE_DAYS": 7,
+        "CERT_TERM_DAYS": 365,
+    }
+    settings.update(overrides)
+    return create_app(settings)
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_app(tmp_path)
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+        yield app
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def places(app):
+    return factories.seed_places()
+
+
+@pytest.fixture
+def admin(places):
+    return factories.make_user("admin", role="admin")
+
+
+@pytest.fixture
+def officer(places):
+    return factories.make_user("officer", role="county_officer", county=places.yuzhou)
+
+
+@pytest.fixture
+def other_officer(places):
+    return factories.make_user("officer2", role="county_officer", county=places.yanling)
+
+
+@pytest.fixture
+def producer_org(places):
+    return factories.make_producer(places.yuzhou)
+
+
+@pytest.fixture
+def producer(producer_org):
+    return factories.make_user("farmer", role="producer", organisation=producer_org)
