@@ -3,7 +3,7 @@
 from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SubmitField, TextAreaField
+from wtforms import SelectChoice, SubmitField, TextAreaField
 from wtforms.validators import Length
 
 from marketplace.errors import Invalid
@@ -17,6 +17,11 @@ def optional_int(value):
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """Select options from (value, label) pairs; the empty value "" stands for "none chosen"."""
+    return [SelectChoice(value=value, label=label) for value, label in pairs]
 
 
 def show_errors(form: FlaskForm, exc: Invalid) -> None:

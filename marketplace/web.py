@@ -2,6 +2,7 @@
 
 import sqlite3
 
+import flask_babel
 from flask import Flask, g, has_request_context, jsonify, render_template, request, session
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -72,6 +73,9 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
     login_manager.session_protection = "strong"
+    # The locale is per request; an app context shared by several requests (tests, CLI) must
+    # not carry the previous request's language.
+    app.before_request(flask_babel.refresh)
     app.after_request(_security_headers)
     app.context_processor(_template_globals)
     app.jinja_env.filters["yuan"] = money.format_yuan

@@ -5,14 +5,14 @@ from datetime import timedelta
 from decimal import Decimal
 
 from marketplace.accounts.models import User
-from marketplace.catalog.models import Category, Product
+from marketplace.catalog.models import Category, Product  # noqa: F401
 from marketplace.certification.models import CertificationApplication
 from marketplace.certification.services import issue_certificate
 from marketplace.clock import today
 from marketplace.extensions import db
 from marketplace.organisations.credit_code import check_character
 from marketplace.organisations.models import Organisation
-from marketplace.places.models import County, Township, Village
+from marketplace.places.models import County, Township, Village  # noqa: F401 - re-exported for tests
 
 PASSWORD = "correct horse battery"
 

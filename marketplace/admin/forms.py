@@ -4,7 +4,7 @@ from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
 from marketplace.accounts.models import Role
-from marketplace.forms import optional_int
+from marketplace.forms import choices, optional_int
 from marketplace.places.queries import all_counties
 
 
@@ -19,7 +19,7 @@ class UserForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.role.choices = [
+        self.role.choices = choices([
             (r.value, r.label) for r in (Role.COUNTY_OFFICER, Role.ADMIN, Role.PRODUCER)
-        ]
-        self.county_id.choices = [("", "—")] + [(c.id, c.name) for c in all_counties()]
+        ])
+        self.county_id.choices = choices([("", "—")] + [(c.id, c.name) for c in all_counties()])

@@ -5,7 +5,7 @@ from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAre
 from wtforms.validators import DataRequired, Length
 
 from marketplace.catalog.models import UNITS
-from marketplace.forms import optional_int
+from marketplace.forms import choices, optional_int
 
 
 class ProductForm(FlaskForm):
@@ -15,7 +15,7 @@ class ProductForm(FlaskForm):
                                 description=_l("例如：500克/袋，一级"))
     origin = StringField(_l("产地"), validators=[Length(max=120)],
                          description=_l("例如：禹州市方山镇"))
-    unit = SelectField(_l("计量单位"), choices=[(u, u) for u in UNITS])
+    unit = SelectField(_l("计量单位"), choices=choices((u, u) for u in UNITS))
     # Money and quantities are taken as text and parsed exactly (Decimal) by the service.
     price_yuan = StringField(_l("单价（元）"), validators=[DataRequired(), Length(max=20)])
     min_order_qty = StringField(_l("起订量"), validators=[DataRequired(), Length(max=20)],
@@ -31,7 +31,7 @@ class ProductForm(FlaskForm):
 
     def __init__(self, *args, categories=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.category_id.choices = [("", _l("请选择"))] + [(c.id, c.name) for c in categories]
+        self.category_id.choices = choices([("", _l("请选择"))] + [(c.id, c.name) for c in categories])
 
 
 class PhotoForm(FlaskForm):

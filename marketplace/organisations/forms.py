@@ -11,7 +11,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from marketplace.forms import optional_int
+from marketplace.forms import choices, optional_int
 from marketplace.organisations.models import PRODUCER_TYPES, BenefitType
 from marketplace.places.queries import all_counties
 
@@ -45,14 +45,15 @@ class OrganisationForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.org_type.choices = [(t.value, t.label) for t in PRODUCER_TYPES]
-        self.benefit_types.choices = [(b.value, b.label) for b in BenefitType]
+        self.org_type.choices = choices([(t.value, t.label) for t in PRODUCER_TYPES])
+        self.benefit_types.choices = choices([(b.value, b.label) for b in BenefitType])
         counties = all_counties()
-        self.county_id.choices = [("", _l("请选择"))] + [(c.id, c.name) for c in counties]
-        self.township_id.choices = [("", _l("请选择"))] + [
+        poor = str(_l("（脱贫村）"))
+        self.county_id.choices = choices([("", _l("请选择"))] + [(c.id, c.name) for c in counties])
+        self.township_id.choices = choices([("", _l("请选择"))] + [
             (t.id, f"{c.name} · {t.name}") for c in counties for t in c.townships
-        ]
-        self.village_id.choices = [("", _l("（可不选）"))] + [
-            (v.id, f"{t.name} · {v.name}{'（脱贫村）' if v.formerly_poor else ''}")
+        ])
+        self.village_id.choices = choices([("", _l("（可不选）"))] + [
+            (v.id, f"{t.name} · {v.name}{poor if v.formerly_poor else ''}")
             for c in counties for t in c.townships for v in t.villages
-        ]
+        ])
