@@ -123,7 +123,7 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
         village = rng.choice(township.villages)
         org_type = PRODUCER_TYPES[i % 4]
         stem = data.PRODUCER_NAME_STEMS[i % len(data.PRODUCER_NAME_STEMS)]
-        name = f"{county.name[:2]}{township.name[:2]}{stem}{TYPE_SUFFIX[org_type]}"
+        name = f"{data.SHORT_NAMES[county.name]}{township.name[:2]}{stem}{TYPE_SUFFIX[org_type]}"
         if i >= len(counties) * len(data.PRODUCER_NAME_STEMS):
             name = f"{name}（{i}）"
         # Most are verified; a few wait for county or city review, as in real life.
@@ -163,8 +163,9 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
         if rng.random() < 0.15:
             category_code = rng.choice(list(data.PRODUCTS))
         name, unit, low, high, spec, minimum = rng.choice(data.PRODUCTS[category_code])
-        if rng.random() < 0.5:
-            name = f"{county.name[:2]}{name}" if not name.startswith(county.name[:2]) else name
+        short = data.SHORT_NAMES[county.name]
+        if rng.random() < 0.5 and not name.startswith(short):
+            name = f"{short}{name}"
         township = county.townships[(org_index + j) % len(county.townships)]
         product_id = first_product + j
         price = rng.randint(low // 10, high // 10) * 10
