@@ -39,8 +39,9 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.certification.views import bp as certification
     from marketplace.main.views import bp as main
     from marketplace.organisations.views import bp as organisations
+    from marketplace.search.views import bp as search
 
-    for blueprint in (main, accounts, catalog, organisations, certification, admin):
+    for blueprint in (main, accounts, catalog, search, organisations, certification, admin):
         app.register_blueprint(blueprint)
 
 
@@ -52,5 +53,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from marketplace.demo.commands import demo
+    from marketplace.search.commands import search
 
     app.cli.add_command(demo)
+    app.cli.add_command(search)

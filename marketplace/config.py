@@ -54,6 +54,8 @@ class Config:
     LOGIN_WINDOW_MINUTES = _int("LOGIN_WINDOW_MINUTES", 15)
 
     CATALOGUE_PAGE_SIZE = _int("CATALOGUE_PAGE_SIZE", 24)
+    SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search-index"))
+    SEARCH_PAGE_SIZE = _int("SEARCH_PAGE_SIZE", 20)
 
     BABEL_DEFAULT_LOCALE = "zh"
     LANGUAGES = {"zh": "中文", "en": "English"}

@@ -7,6 +7,7 @@ import pytest
 
 from marketplace import create_app
 from marketplace.extensions import db as _db
+from marketplace.search import index
 from tests import factories
 
 
@@ -20,6 +21,7 @@ def make_app(tmp_path, **overrides):
         "SECRET_KEY": "test-only-secret",
         "SQLALCHEMY_DATABASE_URI": _database_url(tmp_path),
         "UPLOAD_DIR": str(tmp_path / "uploads"),
+        "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
         "CERT_NOTICE_DAYS": 7,
         "CERT_TERM_DAYS": 365,
     }
@@ -37,6 +39,7 @@ def app(tmp_path):
         _db.session.remove()
         _db.drop_all()
         _db.engine.dispose()
+        index.forget(app.config["SEARCH_INDEX_DIR"])
 
 
 @pytest.fixture

@@ -31,3 +31,31 @@
   township.addEventListener("change", update);
   update();
 })();
+
+// Suggestions as you type: fill the search box's datalist from /search/suggest.
+(function () {
+  var input = document.querySelector("input[data-suggest]");
+  var list = document.getElementById("search-suggestions");
+  if (!input || !list || !window.fetch) return;
+  var timer = null, last = "";
+  input.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      var q = input.value.trim();
+      if (!q || q === last) return;
+      last = q;
+      fetch(input.dataset.suggest + "?q=" + encodeURIComponent(q), { headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : { suggestions: [] }; })
+        .then(function (data) {
+          if (data.q !== input.value.trim()) return;
+          list.innerHTML = "";
+          data.suggestions.forEach(function (s) {
+            var o = document.createElement("option");
+            o.value = s;
+            list.appendChild(o);
+          });
+        })
+        .catch(function () {});
+    }, 150);
+  });
+})();

@@ -114,7 +114,13 @@ def test_certification_chain_until_the_visitor_finds_it(live_app, new_page, tmp_
 
     # A week later the notice period is over; nothing has to run for it to appear.
     live_app.config["FROZEN_TODAY"] = (today() + timedelta(days=7)).isoformat()
-    visitor.goto("/products")
+    visitor.goto("/")
+    box = visitor.get_by_label("搜索产品")
+    box.press_sequentially("fent", delay=50)  # suggestions arrive as one types
+    expect(visitor.locator("#search-suggestions option")).to_have_count(1)
+    box.fill("粉条")
+    box.press("Enter")
+    expect(visitor.locator("article.hit mark").first).to_have_text("粉条")
     visitor.get_by_role("link", name=name).click()
     expect(visitor.locator("dl.facts")).to_contain_text(f"XNYP-{today().year}-000001")
     expect(visitor.locator(".price")).to_contain_text("32.80")
@@ -140,6 +146,8 @@ def test_administrator_revokes_and_it_is_gone(live_app, new_page, tmp_path):
 
     visitor.goto("/products")
     expect(visitor.get_by_role("link", name=name)).to_have_count(0)
+    visitor.goto("/search?q=粉条")
+    expect(visitor.locator("main")).to_contain_text("找到 0 个在售产品")
     with live_app.app_context():
         from marketplace.catalog.models import Product
 

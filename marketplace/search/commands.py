@@ -1,0 +1,23 @@
+"""`flask search reindex`: the index is derived data, rebuilt from the database at will."""
+
+import click
+from flask.cli import with_appcontext
+
+from marketplace.search.services import index_exists, reindex_all
+
+
+@click.group()
+def search():
+    """Product search index."""
+
+
+@search.command("reindex")
+@click.option("--if-missing", is_flag=True, help="Only build it when there is no index yet.")
+@with_appcontext
+def reindex(if_missing: bool):
+    """Rebuild the whole search index from the database."""
+    if if_missing and index_exists():
+        click.echo("Search index present.")
+        return
+    count, seconds = reindex_all()
+    click.echo(f"Indexed {count} products in {seconds:.1f}s.")

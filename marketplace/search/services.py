@@ -1,0 +1,156 @@
+"""Product search: the use cases behind the search page, the suggest endpoint and the CLI.
+
+The index finds and ranks; the database has the last word. Every page of hits is re-read
+through the catalogue's on-sale condition, so a product that went off sale a moment ago is
+never shown even if some index update were still on its way.
+"""
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from flask import current_app
+from sqlalchemy.orm import Session, selectinload
+
+from marketplace.catalog.models import Category, Product
+from marketplace.catalog.queries import on_sale_products
+from marketplace.clock import today
+from marketplace.extensions import db
+from marketplace.organisations.models import Organisation
+from marketplace.places.models import County
+from marketplace.search import index
+from marketplace.search import sync as _sync  # noqa: F401 - registers the session hooks
+from marketplace.search.documents import (
+    PRICE_BUCKETS,
+    document_for,
+    is_listable,
+    load_products,
+)
+from marketplace.search.lexicon import query_words
+
+log = logging.getLogger(__name__)
+MAX_QUERY = 100  # characters of a query that are looked at
+SORTS = ("relevance", "price", "-price")
+
+
+def index_path() -> str:
+    return current_app.config["SEARCH_INDEX_DIR"]
+
+
+@dataclass
+class Facet:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class SearchPage:
+    query: str
+    words: list[str]
+    products: list[Product]
+    total: int
+    page: int
+    pages: int
+    facets: dict[str, list[Facet]] = field(default_factory=dict)
+    did_you_mean: str | None = None
+    filters: dict = field(default_factory=dict)
+
+
+def refresh_products(session: Session, product_ids) -> None:
+    """Write the current state of these products to the index (or remove them)."""
+    day = today()
+    documents, removed = [], set(product_ids)
+    for product in load_products(session, product_ids):
+        if is_listable(product, day):
+            documents.append(document_for(product, day))
+            removed.discard(product.id)
+    try:
+        index.apply_changes(index_path(), documents, sorted(removed))
+    except Exception:  # the database change stands; `flask search reindex` repairs the index
+        log.exception("search index update failed for products %s", sorted(product_ids))
+
+
+def reindex_all() -> tuple[int, float]:
+    """Rebuild the whole index from the database; returns (documents, seconds)."""
+    started = time.perf_counter()
+    day = today()
+    with Session(bind=db.engine) as session:
+        documents = (
+            document_for(p, day) for p in load_products(session) if is_listable(p, day)
+        )
+        count = index.rebuild(index_path(), documents)
+    return count, time.perf_counter() - started
+
+
+def index_exists() -> bool:
+    return index.exists(index_path())
+
+
+def _labels() -> dict[str, dict[str, str]]:
+    counties = {str(c.id): c.name for c in db.session.scalars(db.select(County))}
+    categories = {str(c.id): c.name for c in db.session.scalars(db.select(Category))}
+    prices = {key: (f"¥{low // 100}–{high // 100}" if high else f"¥{low // 100}+")
+              for key, low, high in PRICE_BUCKETS}
+    return {"county_id": counties, "category_id": categories, "price_bucket": prices}
+
+
+def _facets(hits, request: index.SearchRequest) -> dict[str, list[Facet]]:
+    labels = _labels()
+    selected = {"county_id": str(request.county_id or ""),
+                "category_id": str(request.category_id or ""), "price_bucket": request.price or ""}
+    out = {}
+    for name in ("county_id", "category_id", "price_bucket"):
+        counts = hits.facets.get(name, {})
+        out[name] = [
+            Facet(value, label, counts.get(value, 0), selected[name] == value)
+            for value, label in labels[name].items()
+            if counts.get(value, 0) or selected[name] == value
+        ]
+    marks = hits.facets.get("marks", {})
+    out["marks"] = [Facet(m, m, marks.get(m, 0), m in request.marks) for m in index.MARKS]
+    return out
+
+
+def _on_sale_in_order(ids: list[int]) -> list[Product]:
+    if not ids:
+        return []
+    query = on_sale_products(today()).where(Product.id.in_(ids)).options(
+        selectinload(Product.photos),
+        selectinload(Product.organisation).selectinload(Organisation.county),
+        selectinload(Product.certificates),
+    )
+    found = {p.id: p for p in db.session.scalars(query)}
+    return [found[i] for i in ids if i in found]
+
+
+def search_products(text: str = "", *, county_id=None, category_id=None, marks=(), price=None,
+                    sort="relevance", page=1, per_page=20) -> SearchPage:
+    """Search what is on sale today. Any text is safe: it is segmented, never parsed."""
+    text = (text or "").strip()[:MAX_QUERY]
+    words = query_words(text)
+    request = index.SearchRequest(
+        words=tuple(words), today=today(), county_id=county_id, category_id=category_id,
+        marks=tuple(m for m in marks if m in index.MARKS),
+        price=price if price in {b[0] for b in PRICE_BUCKETS} else None,
+        sort=sort if sort in SORTS else "relevance", page=max(1, page), per_page=per_page,
+    )
+    hits = index.search(index_path(), request)
+    did_you_mean = None
+    if hits.total == 0 and words:
+        candidate = index.correction(index_path(), text)
+        if candidate and index.search(index_path(), index.SearchRequest(
+                words=tuple(query_words(candidate)), today=request.today, per_page=1)).total:
+            did_you_mean = candidate
+    return SearchPage(
+        query=text, words=words, products=_on_sale_in_order(hits.ids), total=hits.total,
+        page=request.page, pages=max(1, -(-hits.total // per_page)),
+        facets=_facets(hits, request), did_you_mean=did_you_mean,
+        filters={"county": county_id, "category": category_id, "mark": list(request.marks),
+                 "price": request.price, "sort": request.sort},
+    )
+
+
+def suggestions(prefix: str, limit: int = 8) -> list[str]:
+    return index.suggest(index_path(), (prefix or "")[:MAX_QUERY], today(), limit)
