@@ -1,9 +1,11 @@
 """The schema comes from migrations; the demo generator fills a realistic catalogue."""
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import DatabaseError
 
 from marketplace.catalog.models import Product
 from marketplace.catalog.services import browse_catalogue
@@ -36,14 +38,22 @@ def test_upgrade_from_empty_gives_the_models_schema(app, db):
     upgrade(directory=MIGRATIONS)
 
 
-def test_upgrade_again_keeps_data(app, db):
+def test_upgrade_of_an_existing_database_keeps_its_data(app, db):
+    """Data written at the first revision survives the later migrations."""
     _empty(db)
-    upgrade(directory=MIGRATIONS)
-    generate(producers=8, products=40, password="demo-password", with_accounts=False)
+    upgrade(directory=MIGRATIONS, revision="7e0572792927")
+    generate(producers=8, products=40, password="demo-password", with_accounts=True)
     before = db.session.scalar(db.select(db.func.count(Product.id)))
     db.session.remove()
     upgrade(directory=MIGRATIONS)
     assert db.session.scalar(db.select(db.func.count(Product.id))) == before == 40
+    db.session.execute(text(
+        "INSERT INTO audit_events (at, actor_name, action, subject_type, subject_id, reason) "
+        "VALUES (CURRENT_TIMESTAMP, 'test', 'test', 'products', 1, '')"))
+    db.session.commit()
+    with pytest.raises(DatabaseError):  # the audit trigger of the second revision is live
+        db.session.execute(text("DELETE FROM audit_events"))
+    db.session.rollback()
 
 
 def test_demo_looks_like_xuchang(app, db):

@@ -23,12 +23,16 @@ def dashboard():
     return render_template("admin/dashboard.html", figures=services.dashboard_figures(actor()))
 
 
+def _status_arg(statuses) -> str | None:
+    """The ?status= filter if it names one of `statuses`, else None (no filter)."""
+    status = request.args.get("status")
+    return status if status in statuses.__members__.values() else None
+
+
 @bp.get("/organisations")
 @login_required
 def organisation_list():
-    status = request.args.get("status") or None
-    if status not in OrgStatus.__members__.values():
-        status = None
+    status = _status_arg(OrgStatus)
     page = organisations.list_organisations(actor(), status, page_arg(request))
     return render_template("admin/organisations.html", page=page, status=status,
                            statuses=list(OrgStatus))
@@ -37,9 +41,7 @@ def organisation_list():
 @bp.get("/certificates")
 @login_required
 def certificate_list():
-    status = request.args.get("status") or None
-    if status not in CertificateStatus.__members__.values():
-        status = None
+    status = _status_arg(CertificateStatus)
     page = certification.list_certificates(actor(), status, page_arg(request))
     return render_template("admin/certificates.html", page=page, status=status,
                            statuses=list(CertificateStatus))

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, event
+from sqlalchemy import DDL, ForeignKey, String, Text, event
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from marketplace.clock import now
@@ -26,6 +26,28 @@ class AuditEvent(db.Model):
     actor = relationship("User")
 
     __table_args__ = (db.Index("ix_audit_subject", "subject_type", "subject_id"),)
+
+
+# The database itself refuses to change or delete an audit row, whatever code runs against
+# it. The same statements are in the migration that added them.
+SQLITE_APPEND_ONLY = [
+    "CREATE TRIGGER IF NOT EXISTS audit_events_no_update BEFORE UPDATE ON audit_events "
+    "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END",
+    "CREATE TRIGGER IF NOT EXISTS audit_events_no_delete BEFORE DELETE ON audit_events "
+    "BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END",
+]
+POSTGRESQL_APPEND_ONLY = [
+    "CREATE OR REPLACE FUNCTION audit_events_append_only() RETURNS trigger "
+    "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit events are append-only'; END $$",
+    "CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events "
+    "FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()",
+]
+for _statement in SQLITE_APPEND_ONLY:
+    event.listen(AuditEvent.__table__, "after_create",
+                 DDL(_statement).execute_if(dialect="sqlite"))
+for _statement in POSTGRESQL_APPEND_ONLY:
+    event.listen(AuditEvent.__table__, "after_create",
+                 DDL(_statement).execute_if(dialect="postgresql"))
 
 
 @event.listens_for(Session, "before_flush")

@@ -132,3 +132,18 @@ def test_other_producer_member_cannot_edit(db, places, producer_org):
     rival = make_user("rival", role="producer", organisation=rival_org)
     with pytest.raises(NotAuthorized):
         services.update_organisation(rival, producer_org, org_data(places))
+
+
+def test_database_refuses_to_rewrite_the_audit_log(db, places, newcomer):
+    """Even SQL that bypasses the application cannot edit or delete an audit event."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DatabaseError
+
+    org = services.create_organisation(newcomer, org_data(places))
+    event_id = history_of(org)[0].id
+    for statement in ("UPDATE audit_events SET reason = 'x' WHERE id = :id",
+                      "DELETE FROM audit_events WHERE id = :id"):
+        with pytest.raises(DatabaseError):
+            db.session.execute(text(statement), {"id": event_id})
+        db.session.rollback()
+    assert db.session.get(AuditEvent, event_id).reason == ""
