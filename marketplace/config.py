@@ -56,6 +56,7 @@ class Config:
     CATALOGUE_PAGE_SIZE = _int("CATALOGUE_PAGE_SIZE", 24)
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search-index"))
     SEARCH_PAGE_SIZE = _int("SEARCH_PAGE_SIZE", 20)
+    SEARCH_WRITE_TIMEOUT = float(os.environ.get("SEARCH_WRITE_TIMEOUT", "60"))
 
     BABEL_DEFAULT_LOCALE = "zh"
     LANGUAGES = {"zh": "中文", "en": "English"}

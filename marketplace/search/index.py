@@ -192,11 +192,15 @@ def _fields(doc: ProductDocument) -> dict:
     }
 
 
-def apply_changes(path: str, documents: list[ProductDocument], removed_ids: list[int]) -> None:
-    """Add or replace `documents` and delete `removed_ids`, in one commit."""
+def apply_changes(path: str, documents: list[ProductDocument], removed_ids: list[int],
+                  timeout: float = WRITE_LOCK_TIMEOUT) -> None:
+    """Add or replace `documents` and delete `removed_ids`, in one commit.
+
+    Waits up to `timeout` seconds for another writer's lock; raises if it cannot get it.
+    """
     if not documents and not removed_ids:
         return
-    writer = _index(path).writer(timeout=WRITE_LOCK_TIMEOUT, delay=0.05)
+    writer = _index(path).writer(timeout=timeout, delay=0.05)
     try:
         for product_id in removed_ids:
             writer.delete_by_term("id", str(product_id))
@@ -397,6 +401,11 @@ def correction(path: str, text: str) -> str | None:
 
 def doc_count(path: str) -> int:
     return _searcher(path).doc_count()
+
+
+def hold_write_lock(path: str):
+    """A writer that holds the index lock until cancelled: for tests of lock contention."""
+    return _index(path).writer()
 
 
 def stored_documents(path: str) -> dict[int, dict]:

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from flask import current_app
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.catalog.models import Category, Product
@@ -27,6 +28,7 @@ from marketplace.search.documents import (
     load_products,
 )
 from marketplace.search.lexicon import query_words
+from marketplace.search.models import SearchBacklog
 
 log = logging.getLogger(__name__)
 MAX_QUERY = 100  # characters of a query that are looked at
@@ -59,17 +61,35 @@ class SearchPage:
 
 
 def refresh_products(session: Session, product_ids) -> None:
-    """Write the current state of these products to the index (or remove them)."""
+    """Write the current state of these products, and of any backlog, to the index.
+
+    Runs after the database commit. On failure the ids go to the backlog rather than being
+    lost; the database change itself stands either way.
+    """
+    backlog = set(session.scalars(select(SearchBacklog.product_id)))
+    ids = set(product_ids) | backlog
     day = today()
-    documents, removed = [], set(product_ids)
-    for product in load_products(session, product_ids):
+    documents, removed = [], set(ids)
+    for product in load_products(session, ids):
         if is_listable(product, day):
             documents.append(document_for(product, day))
             removed.discard(product.id)
     try:
-        index.apply_changes(index_path(), documents, sorted(removed))
-    except Exception:  # the database change stands; `flask search reindex` repairs the index
-        log.exception("search index update failed for products %s", sorted(product_ids))
+        index.apply_changes(index_path(), documents, sorted(removed),
+                            timeout=current_app.config["SEARCH_WRITE_TIMEOUT"])
+    except Exception:
+        log.exception("search index update failed; products %s kept in the backlog", sorted(ids))
+        _keep_in_backlog(session, ids - backlog)
+        return
+    if backlog:
+        session.execute(delete(SearchBacklog).where(SearchBacklog.product_id.in_(backlog)))
+        session.commit()
+
+
+def _keep_in_backlog(session: Session, ids) -> None:
+    for product_id in ids:
+        session.merge(SearchBacklog(product_id=product_id))
+    session.commit()
 
 
 def reindex_all() -> tuple[int, float]:
@@ -81,6 +101,8 @@ def reindex_all() -> tuple[int, float]:
             document_for(p, day) for p in load_products(session) if is_listable(p, day)
         )
         count = index.rebuild(index_path(), documents)
+        session.execute(delete(SearchBacklog))  # a rebuild covers everything
+        session.commit()
     return count, time.perf_counter() - started
 
 

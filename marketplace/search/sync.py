@@ -8,7 +8,7 @@ forgets them. This is the SearchableMixin idea from Flask's microblog, for whole
 
 import logging
 
-from flask import current_app, has_app_context
+from flask import has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -44,7 +44,7 @@ def _collect(session, _flush_context):
 @event.listens_for(Session, "after_commit")
 def _flush_to_index(session):
     dirty = session.info.pop(KEY, None)
-    if not dirty or not has_app_context() or not current_app.config.get("SEARCH_SYNC", True):
+    if not dirty or not has_app_context():
         return
     from marketplace.search.services import refresh_products  # services imports this module
 

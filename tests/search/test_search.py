@@ -144,3 +144,25 @@ def factories_user(org):
     from tests.factories import make_user
 
     return make_user(f"member{org.id}", role="producer", organisation=org)
+
+
+def test_an_update_blocked_by_the_lock_waits_in_the_backlog(catalogue, app, db):
+    """Another worker holds the index lock past the timeout: the change is kept, not lost."""
+    from marketplace.search.models import SearchBacklog
+
+    app.config["SEARCH_WRITE_TIMEOUT"] = 0.2
+    product = catalogue["金银花"]
+    producer = factories_user(product.organisation)
+    holder = index.hold_write_lock(index_path())
+    try:
+        catalog.archive_product(producer, product)
+    finally:
+        holder.cancel()
+    assert db.session.scalars(db.select(SearchBacklog.product_id)).all() == [product.id]
+    assert product.id in index.stored_documents(index_path())  # stale, but the page rechecks
+    assert "金银花" not in names(search_products("金银花"))
+
+    catalog.archive_product(producer, catalogue["禹白芷"])  # the next update takes the backlog
+    stored = index.stored_documents(index_path())
+    assert product.id not in stored and catalogue["禹白芷"].id not in stored
+    assert db.session.scalars(db.select(SearchBacklog.product_id)).all() == []
