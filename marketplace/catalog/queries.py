@@ -24,25 +24,29 @@ def on_sale_products(today: date):
     return db.select(Product).join(Product.organisation).where(on_sale_condition(today))
 
 
-def on_sale_counts(today: date, group_column):
-    """{group value: number of products on sale}, e.g. per county or per category."""
+def on_sale_grid(today: date) -> dict[tuple[int, int], int]:
+    """{(county id, category id): products on sale}: one scan serves every count on a page."""
     query = (
-        db.select(group_column, func.count(Product.id))
+        db.select(Organisation.county_id, Product.category_id, func.count(Product.id))
         .select_from(Product)
         .join(Product.organisation)
         .where(on_sale_condition(today))
-        .group_by(group_column)
+        .group_by(Organisation.county_id, Product.category_id)
     )
-    return dict(db.session.execute(query).all())
+    return {(county, category): n for county, category, n in db.session.execute(query)}
 
 
-def county_facets(today: date) -> list[tuple[County, int]]:
-    counts = on_sale_counts(today, Organisation.county_id)
+def grid_total(grid: dict, county_id=None, category_id=None) -> int:
+    return sum(n for (county, category), n in grid.items()
+               if (not county_id or county == county_id)
+               and (not category_id or category == category_id))
+
+
+def county_facets(grid: dict) -> list[tuple[County, int]]:
     counties = db.session.scalars(db.select(County).order_by(County.position, County.id))
-    return [(c, counts.get(c.id, 0)) for c in counties]
+    return [(c, grid_total(grid, county_id=c.id)) for c in counties]
 
 
-def category_facets(today: date) -> list[tuple[Category, int]]:
-    counts = on_sale_counts(today, Product.category_id)
+def category_facets(grid: dict) -> list[tuple[Category, int]]:
     categories = db.session.scalars(db.select(Category).order_by(Category.position, Category.id))
-    return [(c, counts.get(c.id, 0)) for c in categories]
+    return [(c, grid_total(grid, category_id=c.id)) for c in categories]

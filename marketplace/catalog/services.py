@@ -198,8 +198,11 @@ def can_see_photo(actor, stored_name: str) -> bool:
     return photo.product.is_on_sale(today()) or can("product.read_private", actor, photo.product)
 
 
-def browse_catalogue(*, county_id=None, category_id=None, page=1, per_page=24):
-    """The public catalogue: products on sale today, filterable, newest first."""
+def browse_catalogue(*, county_id=None, category_id=None, page=1, per_page=24, total=None):
+    """The public catalogue: products on sale today, filterable, newest first.
+
+    Pass `total` when the caller already counted (from on_sale_grid) to skip a count query.
+    """
     query = on_sale_products(today()).options(
         selectinload(Product.photos),
         selectinload(Product.organisation).selectinload(Organisation.county),
@@ -210,7 +213,11 @@ def browse_catalogue(*, county_id=None, category_id=None, page=1, per_page=24):
     if category_id:
         query = query.where(Product.category_id == category_id)
     query = query.order_by(Product.id.desc())
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+    result = db.paginate(query, page=page, per_page=per_page, error_out=False,
+                         count=total is None)
+    if total is not None:
+        result.total = total
+    return result
 
 
 def producer_products_on_sale(org: Organisation) -> list[Product]:

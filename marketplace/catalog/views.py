@@ -15,7 +15,7 @@ from flask_login import login_required
 from marketplace import uploads
 from marketplace.catalog import services
 from marketplace.catalog.forms import PhotoForm, ProductForm
-from marketplace.catalog.queries import category_facets, county_facets
+from marketplace.catalog.queries import category_facets, county_facets, grid_total, on_sale_grid
 from marketplace.certification.services import pending_application
 from marketplace.clock import today
 from marketplace.errors import Invalid, NotAuthorized
@@ -29,13 +29,15 @@ bp = Blueprint("catalog", __name__)
 @bp.get("/products")
 def catalogue():
     county_id, category_id = id_arg(request, "county"), id_arg(request, "category")
+    grid = on_sale_grid(today())
     page = services.browse_catalogue(
         county_id=county_id, category_id=category_id, page=page_arg(request),
         per_page=current_app.config["CATALOGUE_PAGE_SIZE"],
+        total=grid_total(grid, county_id, category_id),
     )
     return render_template(
         "catalog/catalogue.html", page=page, county_id=county_id, category_id=category_id,
-        counties=county_facets(today()), categories=category_facets(today()),
+        counties=county_facets(grid), categories=category_facets(grid),
     )
 
 

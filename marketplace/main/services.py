@@ -2,31 +2,31 @@
 
 from sqlalchemy import func, text
 
-from marketplace.catalog.queries import county_facets, on_sale_products
+from marketplace.catalog.queries import county_facets, grid_total, on_sale_grid
+from marketplace.catalog.services import browse_catalogue
 from marketplace.clock import today
 from marketplace.extensions import db
 from marketplace.organisations.models import Organisation, OrgKind, OrgStatus
 
 
-def home_figures() -> dict:
-    on_sale = on_sale_products(today()).subquery()
+def home_figures(grid: dict) -> dict:
+    verified = db.select(Organisation).where(
+        Organisation.kind == OrgKind.PRODUCER, Organisation.status == OrgStatus.VERIFIED
+    ).subquery()
+    producers, households = db.session.execute(
+        db.select(func.count(verified.c.id), func.coalesce(func.sum(verified.c.poor_households), 0))
+    ).one()
+    return {"products": grid_total(grid), "producers": producers, "households": households}
+
+
+def home_page() -> dict:
+    """Everything the home page shows, from one scan of what is on sale."""
+    grid = on_sale_grid(today())
     return {
-        "products": db.session.scalar(db.select(func.count()).select_from(on_sale)),
-        "producers": db.session.scalar(
-            db.select(func.count(Organisation.id)).where(
-                Organisation.kind == OrgKind.PRODUCER, Organisation.status == OrgStatus.VERIFIED
-            )
-        ),
-        "households": db.session.scalar(
-            db.select(func.coalesce(func.sum(Organisation.poor_households), 0)).where(
-                Organisation.kind == OrgKind.PRODUCER, Organisation.status == OrgStatus.VERIFIED
-            )
-        ),
+        "stats": home_figures(grid),
+        "products": browse_catalogue(per_page=8, total=grid_total(grid)).items,
+        "counties": county_facets(grid),
     }
-
-
-def county_overview():
-    return county_facets(today())
 
 
 def database_ok() -> bool:

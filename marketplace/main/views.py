@@ -11,7 +11,6 @@ from flask import (
     url_for,
 )
 
-from marketplace.catalog import services as catalog
 from marketplace.main import services
 
 bp = Blueprint("main", __name__)
@@ -19,12 +18,7 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 def home():
-    return render_template(
-        "main/home.html",
-        stats=services.home_figures(),
-        products=catalog.browse_catalogue(per_page=8).items,
-        counties=services.county_overview(),
-    )
+    return render_template("main/home.html", **services.home_page())
 
 
 @bp.get("/lang/<code>")
