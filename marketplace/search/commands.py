@@ -3,7 +3,7 @@
 import click
 from flask.cli import with_appcontext
 
-from marketplace.search.services import index_exists, reindex_all
+from marketplace.search.services import check_index, index_exists, reindex_all
 
 
 @click.group()
@@ -21,3 +21,15 @@ def reindex(if_missing: bool):
         return
     count, seconds = reindex_all()
     click.echo(f"Indexed {count} products in {seconds:.1f}s.")
+
+
+@search.command("check")
+@click.option("--repair", is_flag=True, help="Rewrite the documents that differ.")
+@with_appcontext
+def check(repair: bool):
+    """Compare the index with the database (exit status 1 when they differ)."""
+    result = check_index(repair=repair)
+    click.echo(f"missing {len(result.missing)}, extra {len(result.extra)}, "
+               f"stale {len(result.stale)}" + (" (repaired)" if repair and not result.ok else ""))
+    if not result.ok and not repair:
+        raise SystemExit(1)

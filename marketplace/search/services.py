@@ -106,6 +106,36 @@ def reindex_all() -> tuple[int, float]:
     return count, time.perf_counter() - started
 
 
+@dataclass
+class IndexCheck:
+    missing: list[int]  # listable in the database, absent from the index
+    extra: list[int]  # in the index, not listable any more
+    stale: list[int]  # in both, but the index holds another price or name
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.extra or self.stale)
+
+
+def check_index(repair: bool = False) -> IndexCheck:
+    """Compare the index with the database; with `repair`, rewrite what differs."""
+    day = today()
+    stored = index.stored_documents(index_path())
+    with Session(bind=db.engine) as session:
+        listable = {
+            p.id: (p.name, p.price_fen) for p in load_products(session) if is_listable(p, day)
+        }
+        result = IndexCheck(
+            missing=sorted(set(listable) - set(stored)),
+            extra=sorted(set(stored) - set(listable)),
+            stale=sorted(i for i in set(listable) & set(stored)
+                         if (stored[i]["name"], stored[i]["price_fen"]) != listable[i]),
+        )
+        if repair and not result.ok:
+            refresh_products(session, set(result.missing + result.extra + result.stale))
+    return result
+
+
 def index_exists() -> bool:
     return index.exists(index_path())
 

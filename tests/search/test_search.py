@@ -166,3 +166,15 @@ def test_an_update_blocked_by_the_lock_waits_in_the_backlog(catalogue, app, db):
     stored = index.stored_documents(index_path())
     assert product.id not in stored and catalogue["禹白芷"].id not in stored
     assert db.session.scalars(db.select(SearchBacklog.product_id)).all() == []
+
+
+def test_check_finds_and_repairs_drift(catalogue, app, db):
+    """`flask search check` tells when the index and database disagree, and can repair it."""
+    runner = app.test_cli_runner()
+    assert "missing 0, extra 0, stale 0" in runner.invoke(args=["search", "check"]).output
+    product = catalogue["月季苗"]
+    index.apply_changes(index_path(), [], [product.id])  # drift, as if an update were lost
+    result = runner.invoke(args=["search", "check"])
+    assert result.exit_code == 1 and "missing 1" in result.output
+    assert "repaired" in runner.invoke(args=["search", "check", "--repair"]).output
+    assert product.id in index.stored_documents(index_path())
