@@ -86,7 +86,8 @@ def main() -> None:
 
         if not (args.reuse and database.exists()):
             database.unlink(missing_ok=True)
-            db.create_all()
+        db.create_all()  # creates what is missing, so an older reused database still works
+        if not db.session.scalar(db.select(db.func.count()).select_from(Category)):
             started = time.perf_counter()
             generate(producers=args.producers, products=args.products, password="bench-pw",
                      with_accounts=False)
@@ -139,6 +140,31 @@ def main() -> None:
               f"p95 {figures['inprocess_p95_ms']} ms over {len(service)} searches")
         print(f"  of which the index: p50 {figures['index_only_p50_ms']} ms, "
               f"p95 {figures['index_only_p95_ms']} ms")
+
+        # Live edits: a price change commits and updates the index; the next search must
+        # then pick up the new index generation (and rebuild its per-generation tables).
+        from marketplace.catalog.models import Product
+
+        commit_ms, after_ms = [], []
+        for i, product_id in enumerate(db.session.scalars(
+                db.select(Product.id).where(Product.status == "active").limit(20))):
+            product = db.session.get(Product, product_id)
+            product.price_fen += 10
+            t0 = time.perf_counter()
+            db.session.commit()
+            commit_ms.append((time.perf_counter() - t0) * 1000)
+            q, f = cases[i % len(cases)]
+            t0 = time.perf_counter()
+            run(q, f)
+            after_ms.append((time.perf_counter() - t0) * 1000)
+        figures.update(
+            edit_commit_p50_ms=round(statistics.median(commit_ms), 1),
+            search_after_edit_p50_ms=round(statistics.median(after_ms), 1),
+            search_after_edit_p95_ms=round(percentile(after_ms, 95), 1),
+        )
+        print(f"an edit (commit + index update): p50 {figures['edit_commit_p50_ms']} ms; "
+              f"the first search after it: p50 {figures['search_after_edit_p50_ms']} ms, "
+              f"p95 {figures['search_after_edit_p95_ms']} ms")
 
     # Through HTTP: one gunicorn worker, the production server, on a loopback port.
     port = free_port()

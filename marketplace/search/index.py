@@ -30,7 +30,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.query import And, Every, NumericRange, Or, Prefix, Term
+from whoosh.query import And, Every, Or, Prefix, Term
 from whoosh.writing import CLEAR
 
 from marketplace.search.documents import ProductDocument, price_bucket
@@ -88,7 +88,7 @@ def _schema() -> Schema:
         price_fen=NUMERIC(int, bits=32, shift_step=32, sortable=True, stored=True),
         valid_from=NUMERIC(int, bits=32, shift_step=32, sortable=True),
         valid_until=NUMERIC(int, bits=32, shift_step=32, sortable=True),
-        facets=STORED(),
+        row=STORED(),  # see ROW below: what search needs per document, read once per segment
     )
 
 
@@ -168,6 +168,8 @@ def forget(path: str) -> None:
         _open.pop(path, None)
         for key in [k for k in _cache if k[0] == path]:
             _cache.pop(key, None)
+        _segment_rows.clear()  # segment ids are random, so other indexes' entries are
+        _segment_valid.clear()  # simply rebuilt on their next search
 
 
 def _fields(doc: ProductDocument) -> dict:
@@ -187,8 +189,9 @@ def _fields(doc: ProductDocument) -> dict:
         "price_fen": doc.price_fen,
         "valid_from": doc.valid_from.toordinal(),
         "valid_until": doc.valid_until.toordinal(),
-        "facets": (str(doc.county_id), str(doc.category_id), bucket, tuple(doc.marks),
-                   doc.price_fen, len(doc.name), doc.id),
+        "row": (str(doc.county_id), str(doc.category_id), bucket, tuple(doc.marks),
+                doc.price_fen, len(doc.name), doc.id, doc.valid_from.toordinal(),
+                doc.valid_until.toordinal()),
     }
 
 
@@ -248,28 +251,86 @@ def _cached(path: str, searcher, what, build):
     return value
 
 
-def _valid_docnums(path: str, searcher, today: date) -> set[int]:
-    """Documents whose certificate window covers today (a plain set: whoosh takes it as a
-    filter, and C-speed intersections beat whoosh's BitSet, which also mishandles iterators)."""
-    def build():
-        ordinal = today.toordinal()
-        window = And([NumericRange("valid_from", None, ordinal),
-                      NumericRange("valid_until", ordinal, None)])
-        return set(searcher.docs_for_query(window))
+# The stored row of each document, in this order.
+COUNTY, CATEGORY, BUCKET, MARKS_AT, PRICE, NAME_LENGTH, PRODUCT_ID, VALID_FROM, VALID_UNTIL = (
+    range(9))
 
-    return _cached(path, searcher, ("valid", today), build)
+_segment_rows: dict[str, list] = {}  # segment id -> rows; a segment's stored fields never change
+_segment_valid: dict[tuple, set] = {}  # (segment id, day) -> local docnums valid that day
+
+
+def _rows_of(segment_reader) -> list:
+    segid = segment_reader.segment().segment_id()
+    rows = _segment_rows.get(segid)
+    if rows is None:
+        stored = segment_reader.stored_fields
+        rows = [stored(d).get("row") for d in range(segment_reader.doc_count_all())]
+        with _lock:
+            _segment_rows[segid] = rows
+    return rows
+
+
+def _leaves(searcher):
+    """(segment reader, first docnum, deleted local docnums) for each segment."""
+    for leaf, base in searcher.reader().leaf_readers():
+        deleted = set(leaf.segment().deleted_docs() or ()) if leaf.has_deletions() else set()
+        yield leaf, base, deleted
 
 
 def _doc_table(path: str, searcher) -> list:
-    """Per document number: (county, category, price bucket, marks, price, name length, id)."""
+    """Per document number: its row (see ROW), or None when deleted.
+
+    Built from per-segment rows, so after a commit only the new small segment is read.
+    """
     def build():
-        reader = searcher.reader()
-        table = [None] * reader.doc_count_all()
-        for docnum, fields in reader.iter_docs():
-            table[docnum] = fields.get("facets")
+        table: list = []
+        for leaf, _base, deleted in _leaves(searcher):
+            rows = list(_rows_of(leaf))
+            for d in deleted:
+                rows[d] = None
+            table.extend(rows)
+        live = {k for k in _segment_rows if k in _live_segment_ids(searcher)}
+        _forget_segments_except(live)
         return table
 
     return _cached(path, searcher, "table", build)
+
+
+def _live_segment_ids(searcher) -> set[str]:
+    return {leaf.segment().segment_id() for leaf, _base in searcher.reader().leaf_readers()}
+
+
+def _forget_segments_except(live: set[str]) -> None:
+    with _lock:
+        for segid in [k for k in _segment_rows if k not in live]:
+            _segment_rows.pop(segid, None)
+        for key in [k for k in _segment_valid if k[0] not in live]:
+            _segment_valid.pop(key, None)
+
+
+def _valid_docnums(path: str, searcher, today: date) -> set[int]:
+    """Documents whose certificate window covers today.
+
+    A plain set: whoosh takes it as a filter, and C-speed intersections beat whoosh's BitSet
+    (which also mishandles iterators). Per-segment sets are cached by day, so a commit costs
+    only the new segment and the deletions.
+    """
+    ordinal = today.toordinal()
+
+    def build():
+        valid: set[int] = set()
+        for leaf, base, deleted in _leaves(searcher):
+            key = (leaf.segment().segment_id(), ordinal)
+            local = _segment_valid.get(key)
+            if local is None:
+                local = {d for d, row in enumerate(_rows_of(leaf))
+                         if row and row[VALID_FROM] <= ordinal <= row[VALID_UNTIL]}
+                with _lock:
+                    _segment_valid[key] = local
+            valid.update(d + base for d in (local - deleted if deleted else local))
+        return valid
+
+    return _cached(path, searcher, ("valid", today), build)
 
 
 def _by_price(path: str, searcher, table: list) -> list[int]:
@@ -278,9 +339,6 @@ def _by_price(path: str, searcher, table: list) -> list[int]:
         return sorted((d for d, row in enumerate(table) if row), key=lambda d: table[d][PRICE])
 
     return _cached(path, searcher, "by_price", build)
-
-
-COUNTY, CATEGORY, BUCKET, MARKS_AT, PRICE, NAME_LENGTH, PRODUCT_ID = range(7)
 
 
 def _word_query(word: str, fields=("all",)):
