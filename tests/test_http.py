@@ -217,3 +217,36 @@ def test_admin_pages_need_admin(client, places, producer, admin):
 def test_anonymous_is_sent_to_login(client, places):
     response = client.get("/my/products")
     assert response.status_code == 302 and "/login" in response.location
+
+
+def test_producer_archives_and_restores_over_http(client, db, places, producer, producer_org):
+    product = make_certified_product(producer_org, places.starch)
+    login(client, "farmer")
+    post_form(client, f"/my/products/{product.id}/archive", {}, page="/my/products")
+    assert client.get("/products").get_data(as_text=True).count(f"/products/{product.id}") == 0
+    page = client.get("/my/products").get_data(as_text=True)
+    assert f"/my/products/{product.id}/restore" in page and "/archive" not in page
+    post_form(client, f"/my/products/{product.id}/restore", {}, page="/my/products")
+    assert f"/products/{product.id}" in client.get("/products").get_data(as_text=True)
+
+
+def test_catalogue_counts_follow_the_filters(client, places, producer_org):
+    make_certified_product(producer_org, places.starch, name="粉条")
+    make_certified_product(producer_org, places.bee, name="蜂蜜")
+    yanling = make_producer(places.yanling, name="鄢陵蜂业合作社")
+    make_certified_product(yanling, places.bee, name="枣花蜜")
+    assert "共 3 个在售产品" in text(client.get("/products"))
+    page = text(client.get(f"/products?category={places.bee.id}"))
+    assert "共 2 个在售产品" in page and "禹州市 (2)" in page and "蜂产品 (2)" in page
+    page = text(client.get(f"/products?county={places.yanling.id}&category={places.bee.id}"))
+    assert "共 1 个在售产品" in page
+    home = text(client.get("/"))
+    assert "禹州市 (2)" in home and "鄢陵县 (1)" in home
+
+
+def test_only_producers_register_organisations(client, places, producer_org):
+    make_user("canteen", role="buyer")
+    login(client, "canteen")
+    assert client.get("/my/organisation").status_code == 403
+    assert client.get("/my/products").status_code == 403
+    assert client.get("/my/applications").status_code == 403

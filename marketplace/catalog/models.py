@@ -14,6 +14,13 @@ from marketplace.workflow import Stateful
 
 UNITS = ("斤", "公斤", "箱", "袋", "瓶", "盒", "桶", "提", "件", "只", "株", "盆", "罐")
 
+#: Quality marks a product may carry: its boolean column -> label.
+MARKS = {
+    "green_food": _l("绿色食品"),
+    "organic": _l("有机"),
+    "geo_indication": _l("地理标志"),
+}
+
 #: Edits to these send a certified product back for review; price and stock edits do not.
 CERTIFIED_FIELDS = ("name", "specification", "origin")
 
@@ -88,14 +95,7 @@ class Product(Stateful, db.Model):
 
     @property
     def marks(self) -> list[str]:
-        out = []
-        if self.green_food:
-            out.append(str(_l("绿色食品")))
-        if self.organic:
-            out.append(str(_l("有机")))
-        if self.geo_indication:
-            out.append(str(_l("地理标志")))
-        return out
+        return [str(label) for mark, label in MARKS.items() if getattr(self, mark)]
 
     def live_certificate(self, today):
         """The certificate that puts this product on sale today, if any."""

@@ -18,9 +18,10 @@ from marketplace.catalog.forms import PhotoForm, ProductForm
 from marketplace.catalog.queries import category_facets, county_facets, grid_total, on_sale_grid
 from marketplace.certification.services import pending_application
 from marketplace.clock import today
-from marketplace.errors import Invalid, NotAuthorized
+from marketplace.errors import Invalid
 from marketplace.forms import ConfirmForm, show_errors
 from marketplace.money import fen_to_yuan, format_quantity
+from marketplace.organisations.services import own_organisation
 from marketplace.views_common import actor, id_arg, page_arg
 
 bp = Blueprint("catalog", __name__)
@@ -58,17 +59,10 @@ def photo(name: str):
     return response
 
 
-def _my_org():
-    org = actor().organisation
-    if org is None:
-        raise NotAuthorized(_("请先登记经营主体。"))
-    return org
-
-
 @bp.get("/my/products")
 @login_required
 def my_products():
-    org = _my_org()
+    org = own_organisation(actor())
     products = services.organisation_products(actor(), org)
     return render_template("catalog/my_products.html", org=org, products=products,
                            confirm=ConfirmForm(), pending=pending_application)
@@ -77,7 +71,7 @@ def my_products():
 @bp.route("/my/products/new", methods=["GET", "POST"])
 @login_required
 def new_product():
-    org = _my_org()
+    org = own_organisation(actor())
     form = ProductForm(categories=services.categories())
     if form.validate_on_submit():
         try:
@@ -111,18 +105,24 @@ def edit_product(product_id: int):
                            photo_form=PhotoForm(), confirm=ConfirmForm())
 
 
+def _listing_action(product_id: int, service, done: str):
+    product = services.get_editable_product(actor(), product_id)
+    if ConfirmForm().validate_on_submit():
+        service(actor(), product)
+        flash(done, "success")
+    return redirect(url_for("catalog.my_products"))
+
+
 @bp.post("/my/products/<int:product_id>/archive")
 @login_required
 def archive(product_id: int):
-    product = services.get_editable_product(actor(), product_id)
-    if ConfirmForm().validate_on_submit():
-        if product.status == "active":
-            services.archive_product(actor(), product)
-            flash(_("产品已归档，不再展示。"), "success")
-        else:
-            services.restore_product(actor(), product)
-            flash(_("产品已恢复。"), "success")
-    return redirect(url_for("catalog.my_products"))
+    return _listing_action(product_id, services.archive_product, _("产品已归档，不再展示。"))
+
+
+@bp.post("/my/products/<int:product_id>/restore")
+@login_required
+def restore(product_id: int):
+    return _listing_action(product_id, services.restore_product, _("产品已恢复。"))
 
 
 @bp.post("/my/products/<int:product_id>/photos")

@@ -230,6 +230,11 @@ class Certificate(Stateful, db.Model):
     def is_valid_on(self, today: date) -> bool:
         return self.effective_status(today) == CertificateStatus.VALID
 
+    def is_current(self, today: date) -> bool:
+        """In public notice or valid: it stands for the product now or soon, untouched."""
+        return self.effective_status(today) in (CertificateStatus.IN_NOTICE,
+                                                CertificateStatus.VALID)
+
     @classmethod
     def valid_on(cls, today: date):
         """SQL condition: this certificate puts its product on sale on `today`."""

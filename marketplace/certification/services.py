@@ -216,10 +216,7 @@ def send_back_for_review(actor, product: Product) -> CertificationApplication | 
     Runs inside the caller's transaction (the caller commits).
     """
     reason = _("产品名称、规格或产地变更，需重新认定。")
-    live = [
-        c for c in product.certificates
-        if c.status == CertificateState.ACTIVE and c.valid_until >= today()
-    ]
+    live = [c for c in product.certificates if c.is_current(today())]
     if not live:
         return None
     for certificate in live:

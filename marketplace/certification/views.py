@@ -8,9 +8,9 @@ from marketplace.catalog.services import get_editable_product
 from marketplace.certification import services
 from marketplace.certification.forms import ApplicationForm
 from marketplace.certification.models import DocumentKind
-from marketplace.errors import Invalid, NotAuthorized
+from marketplace.errors import Invalid
 from marketplace.forms import ConfirmForm, DecisionForm, show_errors
-from marketplace.organisations.services import organisations_awaiting
+from marketplace.organisations.services import organisations_awaiting, own_organisation
 from marketplace.views_common import actor
 
 bp = Blueprint("certification", __name__)
@@ -47,9 +47,7 @@ def apply(product_id: int):
 @bp.get("/my/applications")
 @login_required
 def my_applications():
-    org = actor().organisation
-    if org is None:
-        raise NotAuthorized(_("请先登记经营主体。"))
+    org = own_organisation(actor())
     return render_template("certification/my_applications.html",
                            applications=services.applications_of(actor(), org))
 

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 
 from marketplace.accounts.models import Role
 from marketplace.audit.models import record
-from marketplace.errors import Invalid, NotFound
+from marketplace.errors import Invalid, NotAuthorized, NotFound
 from marketplace.extensions import db
 from marketplace.organisations import credit_code
 from marketplace.organisations.models import (
@@ -165,6 +165,20 @@ def reinstate_organisation(actor, org: Organisation, reason: str) -> None:
     transition(org, OrgStatus.VERIFIED, actor, action="organisation.reinstated", reason=reason,
                reason_required=True)
     db.session.commit()
+
+
+def own_organisation(actor) -> Organisation:
+    """The actor's own organisation; refused until they have registered one."""
+    if actor.organisation is None:
+        raise NotAuthorized(_("请先登记经营主体。"))
+    return actor.organisation
+
+
+def organisation_to_edit(actor) -> Organisation | None:
+    """The actor's organisation, or None when they may create one (else refused)."""
+    if actor.organisation is None:
+        authorize("organisation.create", actor)
+    return actor.organisation
 
 
 def get_organisation(org_id: int) -> Organisation:

@@ -4,7 +4,7 @@ from flask_login import login_required
 
 from marketplace.audit.models import history_of
 from marketplace.catalog import services as catalog
-from marketplace.errors import Invalid, NotAuthorized
+from marketplace.errors import Invalid
 from marketplace.forms import ConfirmForm, DecisionForm, show_errors
 from marketplace.organisations import services
 from marketplace.organisations.forms import OrganisationForm
@@ -17,9 +17,7 @@ bp = Blueprint("organisations", __name__)
 @login_required
 def mine():
     user = actor()
-    org = user.organisation
-    if org is None and user.role != "producer":
-        raise NotAuthorized(_("只有供应商账号可以登记经营主体。"))
+    org = services.organisation_to_edit(user)
     form = OrganisationForm(obj=org)
     if request.method == "GET" and org is not None:
         form.benefit_types.data = [b.value for b in org.benefit_type_list]

@@ -6,11 +6,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from marketplace.catalog.models import Product, ProductStatus
-from marketplace.certification.models import Certificate, CertificateState
+from marketplace.catalog.models import MARKS, Product, ProductStatus
 from marketplace.organisations.models import Organisation, OrgStatus
 from marketplace.search.lexicon import keywords_for, pinyin_terms
 
+# Indexed words for each mark, in Chinese whatever the reader's language (绿色 面粉 finds it).
 MARK_WORDS = {"green_food": "绿色食品", "organic": "有机食品", "geo_indication": "地理标志"}
 
 PRICE_BUCKETS = (  # (key, low fen inclusive, high fen exclusive)
@@ -52,19 +52,15 @@ def is_listable(product: Product, today: date) -> bool:
     return (
         product.status == ProductStatus.ACTIVE
         and product.organisation.status == OrgStatus.VERIFIED
-        and any(_counts(c, today) for c in product.certificates)
+        and any(c.is_current(today) for c in product.certificates)
     )
-
-
-def _counts(certificate: Certificate, today: date) -> bool:
-    return certificate.status == CertificateState.ACTIVE and certificate.valid_until >= today
 
 
 def document_for(product: Product, today: date) -> ProductDocument:
     org = product.organisation
-    certificates = [c for c in product.certificates if _counts(c, today)]
+    certificates = [c for c in product.certificates if c.is_current(today)]
     place = " ".join(str(p) for p in (org.county, org.township, org.village) if p)
-    marks = [m for m in ("green_food", "organic", "geo_indication") if getattr(product, m)]
+    marks = [m for m in MARKS if getattr(product, m)]
     keywords = keywords_for(product.name)
     return ProductDocument(
         id=product.id,

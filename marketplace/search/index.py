@@ -8,10 +8,10 @@ Design, from bench/search.py's profile on 100,000 products:
   pinyin) first, then those matched through a keyword (蜂蜜 for 枣花蜜), then the rest (a
   county, township, producer or description mention); within a tier the shorter name, i.e.
   the closer match, first. In a catalogue of short product names this is what BM25 ranked too.
-- Facet counts, prices and ids come from a small per-document table read once per index
-  generation, counted over the matching document numbers.
-- Certificate dates are in the index and today's window is applied as a cached filter, so
-  expiry needs no rebuild.
+- Facet counts, prices, ids and certificate dates come from each document's stored row, read
+  once per segment (segments never change; only deletions do), and counted over the matching
+  document numbers. Today's certificate window is applied from those rows, so expiry needs
+  no rebuild.
 
 Several worker processes share one index directory. whoosh serialises writers with a lock
 file; every writer here waits for that lock (it never skips an update), and every search
@@ -29,16 +29,15 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.analysis import Token, Tokenizer
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.query import And, Every, Or, Prefix, Term
 from whoosh.writing import CLEAR
 
-from marketplace.search.documents import ProductDocument, price_bucket
+from marketplace.search.documents import MARKS, ProductDocument, price_bucket
 from marketplace.search.lexicon import index_tokens, query_words
 
 WRITE_LOCK_TIMEOUT = 60.0  # seconds a writer waits for another worker's commit
 REBUILD_PROCS = max(1, min(4, os.cpu_count() or 1))  # a full rebuild indexes in parallel
-MARKS = ("green_food", "organic", "geo_indication")
 FACET_COLUMNS = ("county_id", "category_id", "price_bucket", "marks")
 
 
@@ -78,16 +77,12 @@ def _schema() -> Schema:
         name=TEXT(analyzer=chinese, stored=True, phrase=False),  # suggestions
         name_pinyin=KEYWORD(lowercase=True),  # suggestions by pinyin prefix
         keywords=KEYWORD(lowercase=True),
-        county_id=ID(sortable=True),
-        category_id=ID(sortable=True),
-        price_bucket=ID(sortable=True),
-        marks=KEYWORD(sortable=True),
-        # One indexed term per number (shift_step=bits): price is only sorted on, and the
-        # date window is evaluated once a day per index generation, so the extra trie terms
-        # that speed up range queries would only slow indexing down.
-        price_fen=NUMERIC(int, bits=32, shift_step=32, sortable=True, stored=True),
-        valid_from=NUMERIC(int, bits=32, shift_step=32, sortable=True),
-        valid_until=NUMERIC(int, bits=32, shift_step=32, sortable=True),
+        # Filters only: counts, prices and dates come from each document's stored row.
+        county_id=ID(),
+        category_id=ID(),
+        price_bucket=ID(),
+        marks=KEYWORD(),
+        price_fen=STORED(),  # for `flask search check`
         row=STORED(),  # see ROW below: what search needs per document, read once per segment
     )
 
@@ -187,8 +182,6 @@ def _fields(doc: ProductDocument) -> dict:
         "price_bucket": bucket,
         "marks": " ".join(doc.marks),
         "price_fen": doc.price_fen,
-        "valid_from": doc.valid_from.toordinal(),
-        "valid_until": doc.valid_until.toordinal(),
         "row": (str(doc.county_id), str(doc.category_id), bucket, tuple(doc.marks),
                 doc.price_fen, len(doc.name), doc.id, doc.valid_from.toordinal(),
                 doc.valid_until.toordinal()),
@@ -215,7 +208,7 @@ def apply_changes(path: str, documents: list[ProductDocument], removed_ids: list
     writer.commit()
 
 
-def rebuild(path: str, documents) -> int:
+def rebuild(path: str, documents, timeout: float = WRITE_LOCK_TIMEOUT) -> int:
     """Replace the whole index with `documents` in one commit; readers never see it half built.
 
     An index from an older schema is recreated first.
@@ -224,7 +217,7 @@ def rebuild(path: str, documents) -> int:
         forget(path)
         with _lock:
             _open[path] = whoosh_index.create_in(path, _schema())
-    writer = _index(path).writer(timeout=WRITE_LOCK_TIMEOUT, delay=0.05, limitmb=256,
+    writer = _index(path).writer(timeout=timeout, delay=0.05, limitmb=256,
                                  procs=REBUILD_PROCS, multisegment=REBUILD_PROCS > 1)
     count = 0
     try:

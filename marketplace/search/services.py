@@ -13,12 +13,13 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
-from marketplace.catalog.models import Category, Product
+from marketplace.catalog.models import MARKS, Product
 from marketplace.catalog.queries import on_sale_products
+from marketplace.catalog.services import categories as catalog_categories
 from marketplace.clock import today
 from marketplace.extensions import db
 from marketplace.organisations.models import Organisation
-from marketplace.places.models import County
+from marketplace.places.queries import all_counties
 from marketplace.search import index
 from marketplace.search import sync as _sync  # noqa: F401 - registers the session hooks
 from marketplace.search.documents import (
@@ -60,6 +61,14 @@ class SearchPage:
     filters: dict = field(default_factory=dict)
 
 
+def _documents(session: Session, ids=None):
+    """Index documents for the listable products among `ids` (None: all), one at a time."""
+    day = today()
+    for product in load_products(session, ids):
+        if is_listable(product, day):
+            yield document_for(product, day)
+
+
 def refresh_products(session: Session, product_ids) -> None:
     """Write the current state of these products, and of any backlog, to the index.
 
@@ -68,12 +77,8 @@ def refresh_products(session: Session, product_ids) -> None:
     """
     backlog = set(session.scalars(select(SearchBacklog.product_id)))
     ids = set(product_ids) | backlog
-    day = today()
-    documents, removed = [], set(ids)
-    for product in load_products(session, ids):
-        if is_listable(product, day):
-            documents.append(document_for(product, day))
-            removed.discard(product.id)
+    documents = list(_documents(session, ids))
+    removed = ids - {doc.id for doc in documents}  # off sale now, or deleted from the database
     try:
         index.apply_changes(index_path(), documents, sorted(removed),
                             timeout=current_app.config["SEARCH_WRITE_TIMEOUT"])
@@ -95,12 +100,9 @@ def _keep_in_backlog(session: Session, ids) -> None:
 def reindex_all() -> tuple[int, float]:
     """Rebuild the whole index from the database; returns (documents, seconds)."""
     started = time.perf_counter()
-    day = today()
     with Session(bind=db.engine) as session:
-        documents = (
-            document_for(p, day) for p in load_products(session) if is_listable(p, day)
-        )
-        count = index.rebuild(index_path(), documents)
+        count = index.rebuild(index_path(), _documents(session),
+                              timeout=current_app.config["SEARCH_WRITE_TIMEOUT"])
         session.execute(delete(SearchBacklog))  # a rebuild covers everything
         session.commit()
     return count, time.perf_counter() - started
@@ -119,12 +121,9 @@ class IndexCheck:
 
 def check_index(repair: bool = False) -> IndexCheck:
     """Compare the index with the database; with `repair`, rewrite what differs."""
-    day = today()
     stored = index.stored_documents(index_path())
     with Session(bind=db.engine) as session:
-        listable = {
-            p.id: (p.name, p.price_fen) for p in load_products(session) if is_listable(p, day)
-        }
+        listable = {doc.id: (doc.name, doc.price_fen) for doc in _documents(session)}
         result = IndexCheck(
             missing=sorted(set(listable) - set(stored)),
             extra=sorted(set(stored) - set(listable)),
@@ -141,8 +140,8 @@ def index_exists() -> bool:
 
 
 def _labels() -> dict[str, dict[str, str]]:
-    counties = {str(c.id): c.name for c in db.session.scalars(db.select(County))}
-    categories = {str(c.id): c.name for c in db.session.scalars(db.select(Category))}
+    counties = {str(c.id): c.name for c in all_counties()}
+    categories = {str(c.id): c.name for c in catalog_categories()}
     prices = {key: (f"¥{low // 100}–{high // 100}" if high else f"¥{low // 100}+")
               for key, low, high in PRICE_BUCKETS}
     return {"county_id": counties, "category_id": categories, "price_bucket": prices}
@@ -161,7 +160,8 @@ def _facets(hits, request: index.SearchRequest) -> dict[str, list[Facet]]:
             if counts.get(value, 0) or selected[name] == value
         ]
     marks = hits.facets.get("marks", {})
-    out["marks"] = [Facet(m, m, marks.get(m, 0), m in request.marks) for m in index.MARKS]
+    out["marks"] = [Facet(m, str(label), marks.get(m, 0), m in request.marks)
+                    for m, label in MARKS.items()]
     return out
 
 
@@ -184,7 +184,7 @@ def search_products(text: str = "", *, county_id=None, category_id=None, marks=(
     words = query_words(text)
     request = index.SearchRequest(
         words=tuple(words), today=today(), county_id=county_id, category_id=category_id,
-        marks=tuple(m for m in marks if m in index.MARKS),
+        marks=tuple(m for m in marks if m in MARKS),
         price=price if price in {b[0] for b in PRICE_BUCKETS} else None,
         sort=sort if sort in SORTS else "relevance", page=max(1, page), per_page=per_page,
     )

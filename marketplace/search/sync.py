@@ -12,7 +12,7 @@ from flask import has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from marketplace.catalog.models import Category, Product, ProductPhoto
+from marketplace.catalog.models import Category, Product
 from marketplace.certification.models import Certificate
 from marketplace.organisations.models import Organisation
 
@@ -33,7 +33,7 @@ def _collect(session, _flush_context):
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
         if isinstance(obj, Product):
             _note(session, product_ids=[obj.id])
-        elif isinstance(obj, Certificate | ProductPhoto):
+        elif isinstance(obj, Certificate):
             _note(session, product_ids=[obj.product_id])
         elif isinstance(obj, Organisation):
             _note(session, organisation_ids=[obj.id])

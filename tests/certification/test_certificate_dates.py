@@ -26,6 +26,13 @@ def test_dates_decide(day, expected):
     assert certificate().effective_status(day) == expected
 
 
+def test_current_means_in_notice_or_valid():
+    assert certificate().is_current(date(2026, 1, 1))
+    assert certificate().is_current(date(2027, 1, 7))
+    assert not certificate().is_current(date(2027, 1, 8))
+    assert not certificate("suspended").is_current(date(2026, 6, 1))
+
+
 def test_decisions_override_dates():
     assert certificate("revoked").effective_status(date(2026, 6, 1)) == CertificateStatus.REVOKED
     assert certificate("suspended").effective_status(date(2026, 6, 1)) == CertificateStatus.SUSPENDED

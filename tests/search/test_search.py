@@ -77,7 +77,9 @@ def test_odd_queries_give_a_normal_result(catalogue, query):
 def test_changes_reach_the_index_at_once(catalogue, admin, places):
     fentiao = catalogue["禹州粉条"]
     producer = factories_user(fentiao.organisation)
+    assert search_products("").total == len(catalogue)  # caches the index's rows
     catalog.archive_product(producer, fentiao)
+    assert search_products("").total == len(catalogue) - 1  # the deletion counts at once
     assert "禹州粉条" not in names(search_products("粉条"))
     assert fentiao.id not in index.stored_documents(index_path())
     catalog.restore_product(producer, fentiao)
