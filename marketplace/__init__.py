@@ -3,6 +3,7 @@
 from flask import Flask
 
 from marketplace.config import BASE_DIR, load_config
+from marketplace.params import BoundedIntConverter
 
 
 def create_app(config=None) -> Flask:
@@ -13,6 +14,7 @@ def create_app(config=None) -> Flask:
         instance_path=str(BASE_DIR / "instance"),
     )
     app.config.from_mapping(load_config(config))
+    app.url_map.converters["int"] = BoundedIntConverter
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

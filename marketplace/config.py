@@ -47,6 +47,9 @@ class Config:
     CERT_NOTICE_DAYS = _int("CERT_NOTICE_DAYS", 7)
     CERT_TERM_DAYS = _int("CERT_TERM_DAYS", 730)
     CERT_NUMBER_PREFIX = os.environ.get("CERT_NUMBER_PREFIX", "XNYP")
+    # A price raised above the certified price by more than this sends the product back
+    # for review (the reviewers' test: not above the local market); a cut never does.
+    CERT_PRICE_MARGIN_PERCENT = _int("CERT_PRICE_MARGIN_PERCENT", 20)
 
     # Login rate limiting: failures allowed per account and per client address in the window.
     LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)

@@ -3,7 +3,7 @@
 from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectChoice, SubmitField, TextAreaField
+from wtforms import HiddenField, SelectChoice, SubmitField, TextAreaField
 from wtforms.validators import Length
 
 from marketplace.errors import Invalid
@@ -46,8 +46,11 @@ class ConfirmForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    """A reviewer's decision: a reason and one of two buttons."""
+    """A decision on a stateful object: a reason, and the event of the button pressed.
+
+    The buttons are the edges the reader may take now (`actions_for` in templates), each
+    submitting `event=<edge name>`.
+    """
 
     reason = TextAreaField(_l("理由"), validators=[Length(max=2000)])
-    approve = SubmitField(_l("通过"))
-    reject = SubmitField(_l("退回"))
+    event = HiddenField()

@@ -72,12 +72,20 @@ RULES = {
     "product.read_private": lambda u, product: _can_read_organisation_file(
         u, product.organisation
     ),
+    "product.edit_certified": lambda u, cert: _producer_member(u, cert.organisation),
     "application.submit": lambda u, product: _producer_member(u, product.organisation),
     "application.withdraw": lambda u, app: _producer_member(u, app.organisation),
     "application.read": _can_read_application,
     "application.county_review": lambda u, app: _officer_of(u, app.county_id),
     "application.city_decide": _admin,
     "certificate.manage": _admin,
+    "mark.submit": lambda u, product: _producer_member(u, product.organisation),
+    "mark.withdraw": lambda u, claim: _producer_member(u, claim.organisation),
+    "mark.read": _can_read_application,
+    "mark.county_review": lambda u, claim: _officer_of(u, claim.county_id),
+    "mark.city_decide": _admin,
+    "linkage.withdraw": lambda u, change: _producer_member(u, change.organisation),
+    "linkage.county_review": lambda u, change: _officer_of(u, change.county_id),
     "review.queue": lambda u, _o=None: _admin(u) or (
         _authenticated(u) and u.role == Role.COUNTY_OFFICER
     ),

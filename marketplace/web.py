@@ -61,8 +61,11 @@ def _security_headers(response):
 
 
 def _template_globals():
+    from marketplace.views_common import actions_for
+
     return {
         "can": lambda action, obj=None: permissions.can(action, current_user, obj),
+        "actions_for": actions_for,
         "today": clock.today(),
         "current_locale": select_locale(),
     }

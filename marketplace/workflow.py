@@ -1,38 +1,47 @@
-"""State machines: one transition() for every model that has a TRANSITIONS table."""
+"""State machines: transition tables keyed by event, and one `fire()` that takes an edge.
+
+A model lists its edges: `"county_return": edge({SUBMITTED}, RETURNED, "organisation.county_review",
+reason=True)`. One lookup answers "may this actor do this now" (`obj.may(event, user)`), so
+templates ask the table instead of comparing status strings.
+
+Taking an edge is a compare-and-set: `UPDATE … SET status = :new WHERE id = :id AND status =
+:expected`, with the row count checked. Of N concurrent decisions on the same row exactly one
+lands; the others are told the matter was already decided, and their transaction (with any
+certificate or stock change it made) is rolled back.
+"""
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from flask_babel import gettext as _
+from sqlalchemy import update
 
 from marketplace.audit.models import record
 from marketplace.errors import Invalid, InvalidTransition
+from marketplace.extensions import db
+from marketplace.permissions import authorize, can
 
 
-def transition(obj, new, actor, *, action: str, reason: str = "", reason_required=False):
-    """Move `obj.status` to `new` along an allowed edge and append an audit event.
-
-    Raises before touching anything, so a refused action changes no data.
-    """
-    old = obj.status
-    require_status(obj, *[s for s, targets in obj.TRANSITIONS.items() if new in targets])
-    reason = (reason or "").strip()
-    if reason_required and not reason:
-        raise Invalid(_("请填写理由。"), {"reason": [_("请填写理由。")]})
-    obj.status = new
-    record(actor, action, obj, reason=reason, from_status=old, to_status=new)
+@dataclass(frozen=True)
+class Edge:
+    source: frozenset
+    target: str
+    rule: str
+    reason_required: bool = False
+    label: Any = ""
 
 
-def require_status(obj, *allowed) -> None:
-    """Refuse an action unless `obj` is in one of the `allowed` states."""
-    if obj.status not in allowed:
-        raise InvalidTransition(
-            _("当前状态“%(state)s”下不能执行此操作。", state=type(obj).status_label(obj.status))
-        )
+def edge(source, target, rule: str, *, reason: bool = False, label: Any = "") -> Edge:
+    return Edge(frozenset(source), target, rule, reason, label)
 
 
 class Stateful:
-    """Mixin for models whose `status` column follows a TRANSITIONS table of a StrEnum STATUS."""
+    """Mixin for models whose `status` column follows an EDGES table over a StrEnum STATUS."""
 
-    STATUS: type
-    TRANSITIONS: dict
+    STATUS: ClassVar[type]
+    EDGES: ClassVar[dict[str, Edge]]
+    #: Prefix of the audit actions this model's events record ("application.county_pass").
+    AUDIT_NAME: ClassVar[str] = ""
 
     @classmethod
     def status_label(cls, value) -> str:
@@ -42,5 +51,54 @@ class Stateful:
     def status_text(self) -> str:
         return self.status_label(self.status)
 
-    def can_move_to(self, new) -> bool:
-        return new in self.TRANSITIONS.get(self.status, set())
+    def allows(self, event: str) -> bool:
+        """The edge starts from the current state (who takes it is another question)."""
+        return self.status in self.EDGES[event].source
+
+    def may(self, event: str, user) -> bool:
+        """This user may take this edge now: what templates ask before showing a button."""
+        return self.allows(event) and can(self.EDGES[event].rule, user, self)
+
+    def reachable(self, target) -> bool:
+        return any(e.target == target and self.status in e.source for e in self.EDGES.values())
+
+
+def compare_and_set(obj, expected, new, **values) -> None:
+    """Move the row from `expected` to `new` only if nobody moved it first; else refuse."""
+    model = type(obj)
+    result = db.session.execute(
+        update(model)
+        .where(model.id == obj.id, model.status == expected)
+        .values(status=new, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise InvalidTransition(_("该事项已被他人处理，当前状态已变化。请刷新页面查看最新状态。"))
+    # The row is ours now (locked until commit). Setting the attributes through the ORM as
+    # well keeps the object current and lets flush listeners (search sync) see the change.
+    obj.status = new
+    for key, value in values.items():
+        setattr(obj, key, value)
+
+
+def fire(obj, event: str, actor, *, reason: str = "", check_rule: bool = True):
+    """Take the edge `event` from obj's current state, as `actor`, and record who, when, why.
+
+    Refuses before changing anything: an actor the edge's rule does not allow, a state the
+    edge does not start from, a missing reason, or a row someone else moved meanwhile.
+    """
+    edge_ = type(obj).EDGES[event]
+    if check_rule:
+        authorize(edge_.rule, actor, obj)
+    old = obj.status
+    if old not in edge_.source:
+        raise InvalidTransition(
+            _("当前状态“%(state)s”下不能执行此操作。", state=type(obj).status_label(old))
+        )
+    reason = (reason or "").strip()
+    if edge_.reason_required and not reason:
+        raise Invalid(_("请填写理由。"), {"reason": [_("请填写理由。")]})
+    compare_and_set(obj, old, edge_.target)
+    record(actor, f"{type(obj).AUDIT_NAME}.{event}", obj, reason=reason, from_status=old,
+           to_status=edge_.target)
+    return edge_.target

@@ -107,6 +107,7 @@ def make_certified_product(org: Organisation, category: Category, *, issued_days
         product_id=product.id, organisation_id=org.id, county_id=org.county_id,
         status="approved", product_name=product.name, specification=product.specification,
         origin=product.origin, price_fen=product.price_fen, unit=product.unit,
+        category_id=product.category_id,
         annual_supply_capacity="50 吨", benefit_mechanism="务工和订单收购",
     )
     db.session.add(application)

@@ -122,8 +122,8 @@ def test_officer_of_another_county_cannot_open_application(client, places, produ
     login(client, "officer2")
     assert client.get(f"/applications/{application.id}").status_code == 403
     assert client.get(f"/documents/{document.id}").status_code == 403
-    response = post_form(client, f"/applications/{application.id}/county-review",
-                         {"reason": "越权", "approve": "通过"}, page="/review")
+    response = post_form(client, f"/applications/{application.id}/decide",
+                         {"reason": "越权", "event": "county_pass"}, page="/review")
     assert response.status_code == 403
     assert CertificationApplication.query.one().status == "submitted"
 

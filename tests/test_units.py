@@ -62,10 +62,36 @@ def test_formatting():
     assert format_quantity(Decimal("100.000")) == "100"
 
 
+def _targets_from(model, status) -> set:
+    return {e.target for e in model.EDGES.values() if status in e.source}
+
+
 def test_transition_tables_have_no_way_back_from_final_states():
-    assert ApplicationStatus.APPROVED not in CertificationApplication.TRANSITIONS
-    assert ApplicationStatus.REJECTED not in CertificationApplication.TRANSITIONS
-    assert CertificateState.REVOKED not in Certificate.TRANSITIONS
-    assert OrgStatus.SUBMITTED in Organisation.TRANSITIONS[OrgStatus.RETURNED]
-    assert OrgStatus.VERIFIED not in Organisation.TRANSITIONS[OrgStatus.SUBMITTED]
-    assert Product.TRANSITIONS[ProductStatus.ARCHIVED] == {ProductStatus.ACTIVE}
+    for final in (ApplicationStatus.APPROVED, ApplicationStatus.REJECTED,
+                  ApplicationStatus.WITHDRAWN):
+        assert _targets_from(CertificationApplication, final) == set()
+    assert _targets_from(Certificate, CertificateState.REVOKED) == set()
+    assert _targets_from(Certificate, CertificateState.SUPERSEDED) == set()
+    assert OrgStatus.SUBMITTED in _targets_from(Organisation, OrgStatus.RETURNED)
+    assert OrgStatus.VERIFIED not in _targets_from(Organisation, OrgStatus.SUBMITTED)
+    assert _targets_from(Product, ProductStatus.ARCHIVED) == {ProductStatus.ACTIVE}
+
+
+def test_county_edges_start_only_where_the_county_decides():
+    """An organisation waiting for the city is past the county: no county edge leaves it."""
+    for model in (Organisation, CertificationApplication):
+        for name, edge in model.EDGES.items():
+            if name.startswith("county_"):
+                assert edge.source == {model.STATUS.SUBMITTED}, (model, name)
+
+
+def test_every_edge_names_a_rule_of_the_permission_table():
+    from marketplace.certification.models import MarkClaim
+    from marketplace.organisations.models import LinkageChange
+    from marketplace.permissions import RULES
+
+    for model in (Organisation, CertificationApplication, Certificate, Product, MarkClaim,
+                  LinkageChange):
+        for name, edge in model.EDGES.items():
+            assert edge.rule in RULES, (model.__name__, name)
+            assert edge.target in set(model.STATUS), (model.__name__, name)

@@ -13,6 +13,8 @@ from marketplace.clock import now
 from marketplace.errors import Invalid, NotFound
 from marketplace.extensions import db
 from marketplace.permissions import authorize
+from marketplace.places.models import County
+from marketplace.uow import use_case
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,40}$")
 MIN_PASSWORD = 8
@@ -41,21 +43,21 @@ def _new_user(username, display_name, password, role, **extra) -> User:
     return user
 
 
+@use_case(None)
 def register_producer(username: str, display_name: str, password: str) -> User:
     """Anyone may register as a producer member; the organisation comes next."""
     user = _new_user(username, display_name, password, Role.PRODUCER)
     db.session.flush()
     record(user, "user.registered", user)
-    db.session.commit()
     return user
 
 
+@use_case("user.manage")
 def create_user(actor, *, username, display_name, password, role, county_id=None,
                 organisation_id=None) -> User:
-    authorize("user.manage", actor)
     if role not in Role.__members__.values():
         raise Invalid(_("角色无效。"), {"role": [_("角色无效。")]})
-    if role == Role.COUNTY_OFFICER and not county_id:
+    if role == Role.COUNTY_OFFICER and not _exists(County, county_id):
         raise Invalid(_("县级审核人员必须指定所属县区。"), {"county_id": [_("请选择县区。")]})
     user = _new_user(
         username, display_name, password, role,
@@ -64,17 +66,20 @@ def create_user(actor, *, username, display_name, password, role, county_id=None
     )
     db.session.flush()
     record(actor, "user.created", user, reason=f"{username} ({Role(role).label})")
-    db.session.commit()
     return user
 
 
+def _exists(model, value) -> bool:
+    return (isinstance(value, int) and 0 < value < 2**31
+            and db.session.get(model, value) is not None)
+
+
+@use_case("user.manage")
 def set_user_active(actor, user: User, active: bool, reason: str = "") -> None:
-    authorize("user.manage", actor)
     if user.id == actor.id and not active:
         raise Invalid(_("不能停用自己的账号。"))
     user.active = active
     record(actor, "user.activated" if active else "user.deactivated", user, reason=reason)
-    db.session.commit()
 
 
 def get_user(user_id: int) -> User:
@@ -99,7 +104,16 @@ def _recent_failures(column, value) -> int:
 
 
 def authenticate(username: str, password: str, ip: str) -> User:
-    """Check a login. Too many recent failures for the account or address lock it for a while.
+    """Check a login; refuse with a message (the attempt is recorded either way)."""
+    user, message = _attempt_login(username, password, ip)
+    if user is None:
+        raise Invalid(message)
+    return user
+
+
+@use_case(None)
+def _attempt_login(username: str, password: str, ip: str) -> tuple[User | None, str]:
+    """Too many recent failures for the account or address lock it for a while.
 
     Counting attempts in the database (not in process memory) makes the limit hold across
     several production workers.
@@ -110,15 +124,11 @@ def authenticate(username: str, password: str, ip: str) -> User:
         _recent_failures(LoginAttempt.username, username.lower()) >= cfg["LOGIN_MAX_FAILURES"]
         or _recent_failures(LoginAttempt.ip, ip) >= cfg["LOGIN_MAX_FAILURES_PER_IP"]
     ):
-        raise Invalid(
-            _("登录失败次数过多，请 %(m)s 分钟后再试。", m=cfg["LOGIN_WINDOW_MINUTES"])
-        )
+        return None, _("登录失败次数过多，请 %(m)s 分钟后再试。", m=cfg["LOGIN_WINDOW_MINUTES"])
     user = db.session.scalar(db.select(User).where(func.lower(User.username) == username.lower()))
     ok = user is not None and user.check_password(password or "") and user.active
     db.session.add(LoginAttempt(username=username.lower()[:40], ip=ip[:64], succeeded=ok))
     if ok:
         user.last_login_at = now()
-    db.session.commit()
-    if not ok:
-        raise Invalid(_("用户名或密码错误，或账号已停用。"))
-    return user
+        return user, ""
+    return None, _("用户名或密码错误，或账号已停用。")

@@ -1,4 +1,4 @@
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -8,15 +8,14 @@ from marketplace.accounts import services
 from marketplace.accounts.forms import LoginForm, RegisterForm
 from marketplace.errors import Invalid
 from marketplace.forms import ConfirmForm, show_errors
+from marketplace.safe_redirect import same_site_path
 
 bp = Blueprint("accounts", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//") and not urlparse(
-        target
-    ).netloc:
-        return target
+    if target and not urlsplit(target).netloc:
+        return same_site_path(target) or url_for("main.home")
     return url_for("main.home")
 
 

@@ -1,4 +1,4 @@
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -12,7 +12,9 @@ from marketplace.errors import Invalid
 from marketplace.forms import ConfirmForm, DecisionForm, show_errors
 from marketplace.organisations import services as organisations
 from marketplace.organisations.models import OrgStatus
-from marketplace.views_common import actor, page_arg
+from marketplace.params import choice_arg, page_arg, text_arg
+from marketplace.permissions import authorize
+from marketplace.views_common import actor, decide
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -24,16 +26,15 @@ def dashboard():
 
 
 def _status_arg(statuses) -> str | None:
-    """The ?status= filter if it names one of `statuses`, else None (no filter)."""
-    status = request.args.get("status")
-    return status if status in statuses.__members__.values() else None
+    """The ?status= filter: one of `statuses`, or None (no filter)."""
+    return choice_arg("status", set(statuses.__members__.values()))
 
 
 @bp.get("/organisations")
 @login_required
 def organisation_list():
     status = _status_arg(OrgStatus)
-    page = organisations.list_organisations(actor(), status, page_arg(request))
+    page = organisations.list_organisations(actor(), status, page_arg())
     return render_template("admin/organisations.html", page=page, status=status,
                            statuses=list(OrgStatus))
 
@@ -42,52 +43,51 @@ def organisation_list():
 @login_required
 def certificate_list():
     status = _status_arg(CertificateStatus)
-    page = certification.list_certificates(actor(), status, page_arg(request))
+    page = certification.list_certificates(actor(), status, page_arg())
     return render_template("admin/certificates.html", page=page, status=status,
                            statuses=list(CertificateStatus))
+
+
+def _certificate_context(certificate) -> dict:
+    return {"certificate": certificate, "history": history_of(certificate)}
 
 
 @bp.get("/certificates/<int:certificate_id>")
 @login_required
 def certificate_page(certificate_id: int):
     certificate = certification.get_certificate(actor(), certificate_id)
-    return render_template("admin/certificate.html", certificate=certificate,
-                           form=DecisionForm(), history=history_of(certificate))
+    return render_template("admin/certificate.html", form=DecisionForm(),
+                           **_certificate_context(certificate))
 
 
-CERTIFICATE_ACTIONS = {
+CERTIFICATE_EVENTS = {
     "suspend": certification.suspend_certificate,
     "reinstate": certification.reinstate_certificate,
     "revoke": certification.revoke_certificate,
 }
 
 
-@bp.post("/certificates/<int:certificate_id>/<action>")
+@bp.post("/certificates/<int:certificate_id>/decide")
 @login_required
-def certificate_action(certificate_id: int, action: str):
+def certificate_action(certificate_id: int):
     certificate = certification.get_certificate(actor(), certificate_id)
-    form = DecisionForm()
-    if action in CERTIFICATE_ACTIONS and form.validate_on_submit():
-        try:
-            CERTIFICATE_ACTIONS[action](actor(), certificate, form.reason.data)
-        except Invalid as exc:
-            show_errors(form, exc)
-            return render_template("admin/certificate.html", certificate=certificate,
-                                   form=form, history=history_of(certificate)), 400
-        flash(_("证书状态已更新。"), "success")
-    return redirect(url_for("admin.certificate_page", certificate_id=certificate.id))
+    page = url_for("admin.certificate_page", certificate_id=certificate.id)
+    return decide(certificate, CERTIFICATE_EVENTS, done=_("证书状态已更新。"), success_url=page,
+                  failure_url=page, template="admin/certificate.html",
+                  **_certificate_context(certificate))
 
 
 @bp.get("/users")
 @login_required
 def user_list():
-    return render_template("admin/users.html", page=accounts.list_users(actor(), page_arg(request)),
+    return render_template("admin/users.html", page=accounts.list_users(actor(), page_arg()),
                            confirm=ConfirmForm())
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @login_required
 def new_user():
+    authorize("user.manage", actor())
     form = UserForm()
     if form.validate_on_submit():
         try:
@@ -119,5 +119,5 @@ def toggle_user(user_id: int):
 @login_required
 def audit_log():
     return render_template("admin/audit.html",
-                           page=services.audit_log(actor(), page_arg(request),
-                                                   request.args.get("action") or None))
+                           page=services.audit_log(actor(), page_arg(),
+                                                   text_arg("action", 60) or None))

@@ -1,10 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import DateField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
-from marketplace.catalog.models import UNITS
+from marketplace.catalog.models import MARKS, UNITS
 from marketplace.forms import choices, optional_int
 
 
@@ -17,16 +17,14 @@ class ProductForm(FlaskForm):
                          description=_l("例如：禹州市方山镇"))
     unit = SelectField(_l("计量单位"), choices=choices((u, u) for u in UNITS))
     # Money and quantities are taken as text and parsed exactly (Decimal) by the service.
-    price_yuan = StringField(_l("单价（元）"), validators=[DataRequired(), Length(max=20)])
+    price_yuan = StringField(_l("单价（元）"), validators=[DataRequired(), Length(max=32)],
+                             description=_l("例如 12.50 或 1,234.50；全角数字会自动转换"))
     min_order_qty = StringField(_l("起订量"), validators=[DataRequired(), Length(max=20)],
                                 default="1")
     stock = StringField(_l("库存"), validators=[DataRequired(), Length(max=20)], default="0")
     annual_supply_capacity = StringField(_l("年供应能力"), validators=[Length(max=60)],
                                          description=_l("例如：50 吨"))
     description = TextAreaField(_l("产品介绍"), validators=[Length(max=4000)])
-    green_food = BooleanField(_l("绿色食品"))
-    organic = BooleanField(_l("有机"))
-    geo_indication = BooleanField(_l("地理标志"))
     submit = SubmitField(_l("保存"))
 
     def __init__(self, *args, categories=(), **kwargs):
@@ -37,3 +35,13 @@ class ProductForm(FlaskForm):
 class PhotoForm(FlaskForm):
     photo = FileField(_l("产品照片"), validators=[FileRequired(_l("请选择图片。"))])
     submit = SubmitField(_l("上传"))
+
+
+class MarkClaimForm(FlaskForm):
+    """Claim a quality mark with its evidence (reviewed by the county, then the city)."""
+
+    mark = SelectField(_l("标识"), choices=choices((k, v) for k, v in MARKS.items()))
+    evidence_number = StringField(_l("标识证书编号"), validators=[DataRequired(), Length(max=60)])
+    evidence_valid_until = DateField(_l("证书有效期至"), validators=[Optional()])
+    document = FileField(_l("证书扫描件或照片"), validators=[FileRequired(_l("请上传证明文件。"))])
+    submit = SubmitField(_l("提交标识申请"))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import now
 from marketplace.extensions import db
-from marketplace.workflow import Stateful
+from marketplace.workflow import Stateful, edge
 
 UNITS = ("斤", "公斤", "箱", "袋", "瓶", "盒", "桶", "提", "件", "只", "株", "盆", "罐")
 
@@ -21,8 +21,11 @@ MARKS = {
     "geo_indication": _l("地理标志"),
 }
 
-#: Edits to these send a certified product back for review; price and stock edits do not.
-CERTIFIED_FIELDS = ("name", "specification", "origin")
+#: What a certificate certifies about a listing: editing any of these on a certified product
+#: sends it back for review, and none of them may change while an application is open.
+CERTIFIED_FIELDS = ("name", "specification", "origin", "unit", "category_id")
+#: Also frozen while reviewers look at an application: the price they judge.
+FROZEN_IN_REVIEW = (*CERTIFIED_FIELDS, "price_fen")
 
 
 class Category(db.Model):
@@ -53,10 +56,13 @@ class Product(Stateful, db.Model):
     __tablename__ = "products"
 
     STATUS = ProductStatus
-    TRANSITIONS = {
-        ProductStatus.ACTIVE: {ProductStatus.ARCHIVED},
-        ProductStatus.ARCHIVED: {ProductStatus.ACTIVE},
+    EDGES = {
+        "archive": edge({ProductStatus.ACTIVE}, ProductStatus.ARCHIVED, "product.edit",
+                        label=_l("归档")),
+        "restore": edge({ProductStatus.ARCHIVED}, ProductStatus.ACTIVE, "product.edit",
+                        label=_l("恢复")),
     }
+    AUDIT_NAME = "product"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
@@ -106,6 +112,10 @@ class Product(Stateful, db.Model):
 
     def latest_certificate(self):
         return self.certificates[0] if self.certificates else None
+
+    def facts(self) -> dict:
+        """The listing's certified facts as they stand now (compare with a certificate's)."""
+        return {field: getattr(self, field) for field in CERTIFIED_FIELDS}
 
     def is_on_sale(self, today) -> bool:
         return (

@@ -1,14 +1,15 @@
 """Producers manage listings; visitors browse what is on sale today."""
 
-from decimal import Decimal, InvalidOperation
-
+from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import func
 from sqlalchemy.orm import selectinload
 
 from marketplace import uploads
 from marketplace.audit.models import record
 from marketplace.catalog.models import (
     CERTIFIED_FIELDS,
+    FROZEN_IN_REVIEW,
     UNITS,
     Category,
     Product,
@@ -19,34 +20,42 @@ from marketplace.catalog.queries import on_sale_products
 from marketplace.clock import today
 from marketplace.errors import Invalid, NotFound
 from marketplace.extensions import db
-from marketplace.money import MoneyError, format_quantity, format_yuan, parse_yuan
+from marketplace.money import MoneyError, format_quantity, format_yuan, parse_quantity, parse_yuan
 from marketplace.organisations.models import Organisation
 from marketplace.permissions import authorize, can
-from marketplace.workflow import transition
+from marketplace.uow import lock_row, on_commit, on_rollback, use_case
+from marketplace.workflow import fire
 
 MAX_PHOTOS = 8
 TEXT_FIELDS = {
     "name": 80, "specification": 120, "origin": 120, "annual_supply_capacity": 60,
     "description": 4000,
 }
-QUANTITY_LIMIT = Decimal("100000000")
+FORM_FIELD = {"price_fen": "price_yuan"}  # service value -> the form field a person typed in
 
 
-def _quantity(value, field: str, errors: dict, *, positive: bool) -> Decimal | None:
+def price_message(reason: str) -> str:
+    return {
+        "grouping": _("千分位逗号位置不对：请写成 1,234.50 或 1234.50（小数点用“.”）。"),
+        "not a number": _("请填写数字价格，例如 12.50（全角数字会自动转换）。"),
+        "too large": _("价格过大，请核对。"),
+    }.get(reason, _("价格须大于 0，最多两位小数。"))
+
+
+def quantity_message(reason: str, positive: bool) -> str:
+    return {
+        "not a number": _("请填写数字，最多 3 位小数。"),
+        "too many decimals": _("请填写数字，最多 3 位小数。"),
+        "too large": _("数值过大。"),
+    }.get(reason, _("必须大于 0。") if positive else _("不能为负数。"))
+
+
+def _quantity(value, field: str, errors: dict, *, positive: bool):
     try:
-        qty = Decimal(str(value).strip())
-        if not qty.is_finite() or qty.as_tuple().exponent < -3:
-            raise InvalidOperation
-    except (InvalidOperation, ValueError):
-        errors[field] = [_("请填写数字，最多 3 位小数。")]
+        return parse_quantity(value, positive=positive)
+    except MoneyError as exc:
+        errors[field] = [quantity_message(str(exc), positive)]
         return None
-    if qty < 0 or (positive and qty == 0):
-        errors[field] = [_("必须大于 0。") if positive else _("不能为负数。")]
-        return None
-    if qty >= QUANTITY_LIMIT:
-        errors[field] = [_("数值过大。")]
-        return None
-    return qty
 
 
 def _clean(data: dict) -> tuple[dict, dict]:
@@ -58,7 +67,9 @@ def _clean(data: dict) -> tuple[dict, dict]:
             errors[field] = [_("不能超过 %(n)s 个字。", n=limit)]
     if not values["name"]:
         errors["name"] = [_("此项必填。")]
-    category = db.session.get(Category, data.get("category_id") or 0)
+    category_id = data.get("category_id")
+    category = (db.session.get(Category, category_id)
+                if isinstance(category_id, int) and 0 < category_id < 2**31 else None)
     if category is None:
         errors["category_id"] = [_("请选择品类。")]
     values["category_id"] = category.id if category else None
@@ -68,15 +79,10 @@ def _clean(data: dict) -> tuple[dict, dict]:
     try:
         values["price_fen"] = parse_yuan(data.get("price_yuan"))
     except MoneyError as exc:
-        errors["price_yuan"] = [
-            _("价格须大于 0，最多两位小数。") if str(exc) != "not a number"
-            else _("请填写数字价格，例如 12.50。")
-        ]
+        errors["price_yuan"] = [price_message(str(exc))]
     values["min_order_qty"] = _quantity(data.get("min_order_qty"), "min_order_qty", errors,
                                         positive=True)
     values["stock"] = _quantity(data.get("stock"), "stock", errors, positive=False)
-    for mark in ("green_food", "organic", "geo_indication"):
-        values[mark] = bool(data.get(mark))
     return values, errors
 
 
@@ -88,8 +94,8 @@ def _describe(field: str, value) -> str:
     return str(value)
 
 
+@use_case("product.create", subject="organisation")
 def create_product(actor, organisation: Organisation, data: dict) -> Product:
-    authorize("product.create", actor, organisation)
     values, errors = _clean(data)
     if errors:
         raise Invalid(_("请检查填写的内容。"), errors)
@@ -97,69 +103,91 @@ def create_product(actor, organisation: Organisation, data: dict) -> Product:
     db.session.add(product)
     db.session.flush()
     record(actor, "product.created", product)
-    db.session.commit()
     return product
 
 
+def price_ceiling(product: Product) -> int | None:
+    """The highest price (fen) the current certificate allows without a new review."""
+    prices = [c.certified_price_fen for c in product.certificates
+              if c.is_current(today()) and c.certified_price_fen]
+    if not prices:
+        return None
+    margin = current_app.config["CERT_PRICE_MARGIN_PERCENT"]
+    return max(prices) * (100 + margin) // 100
+
+
+@use_case("product.edit", subject="product")
 def update_product(actor, product: Product, data: dict) -> list[str]:
     """Edit a listing; return the changed fields.
 
-    Changing name, specification or origin of a certified product suspends its certificate
-    and opens a review application, because what was certified is no longer what is sold.
-    Price and stock edits only leave an audit record.
+    While a certification application is open, what the reviewers judge (name,
+    specification, origin, unit, category and price) cannot change. On a certified product,
+    changing a certified fact, or raising the price above the certified price by more than
+    CERT_PRICE_MARGIN_PERCENT, suspends the certificate and opens a new review; a price cut
+    never does. Every change leaves an audit record.
     """
-    authorize("product.edit", actor, product)
+    from marketplace.certification.services import pending_application, send_back_for_review
+
+    lock_row(product)
     values, errors = _clean(data)
     if errors:
         raise Invalid(_("请检查填写的内容。"), errors)
     changed = [k for k, v in values.items() if getattr(product, k) != v]
+    frozen = [k for k in changed if k in FROZEN_IN_REVIEW]
+    if frozen and pending_application(product):
+        msg = _("认定申请审核期间，名称、规格、产地、单位、品类和价格不能修改。如需修改，请先撤回申请。")
+        raise Invalid(msg, {FORM_FIELD.get(k, k): [msg] for k in frozen})
+    ceiling = price_ceiling(product)
     for field in changed:
         old = getattr(product, field)
         record(actor, f"product.{field}_changed", product,
                reason=f"{_describe(field, old)} → {_describe(field, values[field])}")
         setattr(product, field, values[field])
+    reasons = []
     if any(f in CERTIFIED_FIELDS for f in changed):
-        from marketplace.certification.services import send_back_for_review
-
-        send_back_for_review(actor, product)
-    db.session.commit()
+        reasons.append(_("产品名称、规格、产地、单位或品类变更"))
+    if "price_fen" in changed and ceiling is not None and product.price_fen > ceiling:
+        reasons.append(_("价格 ¥%(price)s 超出认定价格允许的上限 ¥%(ceiling)s",
+                         price=format_yuan(product.price_fen), ceiling=format_yuan(ceiling)))
+    if reasons:
+        send_back_for_review(actor, product, "；".join(reasons) + _("，需重新认定。"))
     return changed
 
 
+@use_case("product.edit", subject="product")
 def archive_product(actor, product: Product) -> None:
-    authorize("product.edit", actor, product)
-    transition(product, ProductStatus.ARCHIVED, actor, action="product.archived")
-    db.session.commit()
+    fire(product, "archive", actor)
 
 
+@use_case("product.edit", subject="product")
 def restore_product(actor, product: Product) -> None:
-    authorize("product.edit", actor, product)
-    transition(product, ProductStatus.ACTIVE, actor, action="product.restored")
-    db.session.commit()
+    fire(product, "restore", actor)
 
 
+@use_case("product.edit", subject="product")
 def add_photo(actor, product: Product, file_storage) -> ProductPhoto:
-    authorize("product.edit", actor, product)
-    if len(product.photos) >= MAX_PHOTOS:
+    """Add a photo; the limit holds however many uploads race (the product row is locked)."""
+    lock_row(product)
+    count = db.session.scalar(
+        db.select(func.count(ProductPhoto.id)).where(ProductPhoto.product_id == product.id))
+    if count >= MAX_PHOTOS:
         msg = _("每个产品最多 %(n)s 张照片。", n=MAX_PHOTOS)
         raise Invalid(msg, {"photo": [msg]})
     stored = uploads.store_image(file_storage, "photos", "photo")
-    photo = ProductPhoto(product=product, stored_name=stored.stored_name,
-                         position=len(product.photos))
+    on_rollback(lambda: uploads.discard("photos", stored.stored_name))
+    photo = ProductPhoto(product_id=product.id, stored_name=stored.stored_name, position=count)
     db.session.add(photo)
     record(actor, "product.photo_added", product)
-    db.session.commit()
     return photo
 
 
+@use_case("product.edit", subject=lambda args: args["photo"].product)
 def remove_photo(actor, photo: ProductPhoto) -> None:
     product = photo.product
-    authorize("product.edit", actor, product)
     name = photo.stored_name
     db.session.delete(photo)
     record(actor, "product.photo_removed", product)
-    db.session.commit()
-    uploads.discard("photos", name)
+    on_commit(lambda: uploads.discard("photos", name))
 
 
 def get_product(product_id: int) -> Product:

@@ -14,25 +14,28 @@ from flask_login import login_required
 
 from marketplace import uploads
 from marketplace.catalog import services
-from marketplace.catalog.forms import PhotoForm, ProductForm
+from marketplace.catalog.forms import MarkClaimForm, PhotoForm, ProductForm
 from marketplace.catalog.queries import category_facets, county_facets, grid_total, on_sale_grid
+from marketplace.certification.marks import approved_claims, mark_claims_of_product
 from marketplace.certification.services import pending_application
 from marketplace.clock import today
 from marketplace.errors import Invalid
 from marketplace.forms import ConfirmForm, show_errors
 from marketplace.money import fen_to_yuan, format_quantity
 from marketplace.organisations.services import own_organisation
-from marketplace.views_common import actor, id_arg, page_arg
+from marketplace.params import int_arg, page_arg
+from marketplace.permissions import authorize
+from marketplace.views_common import actor
 
 bp = Blueprint("catalog", __name__)
 
 
 @bp.get("/products")
 def catalogue():
-    county_id, category_id = id_arg(request, "county"), id_arg(request, "category")
+    county_id, category_id = int_arg("county"), int_arg("category")
     grid = on_sale_grid(today())
     page = services.browse_catalogue(
-        county_id=county_id, category_id=category_id, page=page_arg(request),
+        county_id=county_id, category_id=category_id, page=page_arg(),
         per_page=current_app.config["CATALOGUE_PAGE_SIZE"],
         total=grid_total(grid, county_id, category_id),
     )
@@ -47,7 +50,8 @@ def product_page(product_id: int):
     product = services.get_product_for_viewer(actor(), product_id)
     return render_template("catalog/product.html", product=product,
                            certificate=product.live_certificate(today()),
-                           on_sale=product.is_on_sale(today()))
+                           on_sale=product.is_on_sale(today()),
+                           mark_claims=approved_claims(product))
 
 
 @bp.get("/media/photos/<name>")
@@ -72,6 +76,7 @@ def my_products():
 @login_required
 def new_product():
     org = own_organisation(actor())
+    authorize("product.create", actor(), org)
     form = ProductForm(categories=services.categories())
     if form.validate_on_submit():
         try:
@@ -90,6 +95,7 @@ def edit_product(product_id: int):
     product = services.get_editable_product(actor(), product_id)
     form = ProductForm(obj=product, categories=services.categories())
     if request.method == "GET":
+        form.category_id.data = product.category_id
         form.price_yuan.data = str(fen_to_yuan(product.price_fen))
         form.min_order_qty.data = format_quantity(product.min_order_qty)
         form.stock.data = format_quantity(product.stock)
@@ -102,7 +108,10 @@ def edit_product(product_id: int):
             flash(_("已保存。") if changed else _("没有修改。"), "success")
             return redirect(url_for("catalog.edit_product", product_id=product.id))
     return render_template("catalog/product_form.html", form=form, product=product,
-                           photo_form=PhotoForm(), confirm=ConfirmForm())
+                           photo_form=PhotoForm(), confirm=ConfirmForm(),
+                           pending=pending_application(product),
+                           ceiling=services.price_ceiling(product),
+                           marks=mark_claims_of_product(product), mark_form=MarkClaimForm())
 
 
 def _listing_action(product_id: int, service, done: str):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import now
 from marketplace.extensions import db
-from marketplace.workflow import Stateful
+from marketplace.workflow import Stateful, edge
 
 
 class ApplicationStatus(StrEnum):
@@ -64,18 +64,28 @@ _DOCUMENT_LABELS = {
 }
 
 
+def review_edges(status, rule_prefix: str) -> dict:
+    """The county-first-review -> city-decision chain that applications and mark claims share."""
+    return {
+        "withdraw": edge({status.SUBMITTED, status.COUNTY_PASSED}, status.WITHDRAWN,
+                         f"{rule_prefix}.withdraw", label=_l("撤回申请")),
+        "county_pass": edge({status.SUBMITTED}, status.COUNTY_PASSED,
+                            f"{rule_prefix}.county_review", reason=True, label=_l("县级初审通过")),
+        "county_return": edge({status.SUBMITTED}, status.COUNTY_RETURNED,
+                              f"{rule_prefix}.county_review", reason=True, label=_l("退回")),
+        "city_approve": edge({status.COUNTY_PASSED}, status.APPROVED,
+                             f"{rule_prefix}.city_decide", reason=True, label=_l("认定通过")),
+        "city_reject": edge({status.COUNTY_PASSED}, status.REJECTED,
+                            f"{rule_prefix}.city_decide", reason=True, label=_l("驳回")),
+    }
+
+
 class CertificationApplication(Stateful, db.Model):
     __tablename__ = "certification_applications"
 
     STATUS = ApplicationStatus
-    TRANSITIONS = {
-        ApplicationStatus.SUBMITTED: {
-            ApplicationStatus.COUNTY_PASSED,
-            ApplicationStatus.COUNTY_RETURNED,
-            ApplicationStatus.WITHDRAWN,
-        },
-        ApplicationStatus.COUNTY_PASSED: {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED},
-    }
+    EDGES = review_edges(ApplicationStatus, "application")
+    AUDIT_NAME = "application"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
@@ -90,6 +100,7 @@ class CertificationApplication(Stateful, db.Model):
     origin: Mapped[str] = mapped_column(String(120))
     price_fen: Mapped[int] = mapped_column()
     unit: Mapped[str] = mapped_column(String(8))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
     annual_supply_capacity: Mapped[str] = mapped_column(String(60))
     benefit_mechanism: Mapped[str] = mapped_column(Text)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -99,6 +110,7 @@ class CertificationApplication(Stateful, db.Model):
     product = relationship("Product")
     organisation = relationship("Organisation")
     county = relationship("County")
+    category = relationship("Category")
     submitted_by = relationship("User")
     documents: Mapped[list["ApplicationDocument"]] = relationship(
         back_populates="application", order_by="ApplicationDocument.id"
@@ -119,6 +131,12 @@ class CertificationApplication(Stateful, db.Model):
     @property
     def is_pending(self) -> bool:
         return self.status in PENDING_STATUSES
+
+    def snapshot(self) -> dict:
+        """What the reviewers saw: the product's certified facts as applied for."""
+        return {"name": self.product_name, "specification": self.specification,
+                "origin": self.origin, "unit": self.unit, "category_id": self.category_id,
+                "price_fen": self.price_fen}
 
 
 class ApplicationDocument(db.Model):
@@ -148,6 +166,7 @@ class CertificateState(StrEnum):
     ACTIVE = "active"
     SUSPENDED = "suspended"
     REVOKED = "revoked"
+    SUPERSEDED = "superseded"
 
     @property
     def label(self):
@@ -158,6 +177,7 @@ _CERT_STATE_LABELS = {
     CertificateState.ACTIVE: _l("生效"),
     CertificateState.SUSPENDED: _l("已暂停"),
     CertificateState.REVOKED: _l("已撤销"),
+    CertificateState.SUPERSEDED: _l("已换证"),
 }
 
 
@@ -169,6 +189,7 @@ class CertificateStatus(StrEnum):
     SUSPENDED = "suspended"
     REVOKED = "revoked"
     EXPIRED = "expired"
+    SUPERSEDED = "superseded"
 
     @property
     def label(self):
@@ -181,6 +202,7 @@ _CERT_STATUS_LABELS = {
     CertificateStatus.SUSPENDED: _l("已暂停"),
     CertificateStatus.REVOKED: _l("已撤销"),
     CertificateStatus.EXPIRED: _l("已过期"),
+    CertificateStatus.SUPERSEDED: _l("已换证"),
 }
 
 
@@ -188,10 +210,22 @@ class Certificate(Stateful, db.Model):
     __tablename__ = "certificates"
 
     STATUS = CertificateState
-    TRANSITIONS = {
-        CertificateState.ACTIVE: {CertificateState.SUSPENDED, CertificateState.REVOKED},
-        CertificateState.SUSPENDED: {CertificateState.ACTIVE, CertificateState.REVOKED},
+    _LIVE = {CertificateState.ACTIVE, CertificateState.SUSPENDED}
+    EDGES = {
+        "suspend": edge({CertificateState.ACTIVE}, CertificateState.SUSPENDED,
+                        "certificate.manage", reason=True, label=_l("暂停")),
+        "reinstate": edge({CertificateState.SUSPENDED}, CertificateState.ACTIVE,
+                          "certificate.manage", reason=True, label=_l("恢复")),
+        "revoke": edge(_LIVE, CertificateState.REVOKED, "certificate.manage", reason=True,
+                       label=_l("撤销")),
+        # The producer changed certified facts: the certificate stops covering the product.
+        "product_changed": edge({CertificateState.ACTIVE}, CertificateState.SUSPENDED,
+                                "product.edit_certified", reason=True),
+        # A new certificate for the same product replaces this one.
+        "supersede": edge(_LIVE, CertificateState.SUPERSEDED, "application.city_decide",
+                          reason=True),
     }
+    AUDIT_NAME = "certificate"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(30), unique=True)
@@ -205,20 +239,36 @@ class Certificate(Stateful, db.Model):
     valid_until: Mapped[date] = mapped_column()
     status: Mapped[str] = mapped_column(String(12), default=CertificateState.ACTIVE)
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # What was certified, copied from the reviewed application: the certificate covers
+    # exactly this, whatever the listing says later.
+    certified_name: Mapped[str] = mapped_column(String(80), default="")
+    certified_specification: Mapped[str] = mapped_column(String(120), default="")
+    certified_origin: Mapped[str] = mapped_column(String(120), default="")
+    certified_unit: Mapped[str] = mapped_column(String(8), default="")
+    certified_category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    certified_price_fen: Mapped[int] = mapped_column(default=0)
 
     product = relationship("Product", back_populates="certificates")
     organisation = relationship("Organisation")
     application = relationship("CertificationApplication", back_populates="certificate")
     issued_by = relationship("User")
+    certified_category = relationship("Category")
 
     __table_args__ = (
         db.Index("ix_certificates_live", "product_id", "status", "valid_from", "valid_until"),
         db.CheckConstraint("valid_until >= valid_from", name="valid_range"),
     )
 
+    def certified_facts(self) -> dict:
+        return {"name": self.certified_name, "specification": self.certified_specification,
+                "origin": self.certified_origin, "unit": self.certified_unit,
+                "category_id": self.certified_category_id}
+
     def effective_status(self, today: date) -> CertificateStatus:
         if self.status == CertificateState.REVOKED:
             return CertificateStatus.REVOKED
+        if self.status == CertificateState.SUPERSEDED:
+            return CertificateStatus.SUPERSEDED
         if self.status == CertificateState.SUSPENDED:
             return CertificateStatus.SUSPENDED
         if today > self.valid_until:
@@ -250,9 +300,77 @@ class Certificate(Stateful, db.Model):
         active = cls.status == CertificateState.ACTIVE
         return {
             CertificateStatus.REVOKED: cls.status == CertificateState.REVOKED,
+            CertificateStatus.SUPERSEDED: cls.status == CertificateState.SUPERSEDED,
             CertificateStatus.SUSPENDED: cls.status == CertificateState.SUSPENDED,
             CertificateStatus.EXPIRED: and_(active, cls.valid_until < today),
             CertificateStatus.IN_NOTICE: and_(active, cls.valid_from > today),
             CertificateStatus.VALID: cls.valid_on(today),
         }[status]
 
+
+
+class MarkStatus(StrEnum):
+    SUBMITTED = "submitted"
+    COUNTY_PASSED = "county_passed"
+    COUNTY_RETURNED = "county_returned"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    REVOKED = "revoked"
+
+    @property
+    def label(self):
+        if self is MarkStatus.REVOKED:
+            return _l("已撤销")
+        return ApplicationStatus(self.value).label
+
+
+class MarkClaim(Stateful, db.Model):
+    """A quality mark (绿色食品, 有机, 地理标志) claimed for a product with its evidence.
+
+    A mark is shown and searchable only once the county and the city approved its claim;
+    the product's mark column is set by that approval and cleared by a revocation.
+    """
+
+    __tablename__ = "mark_claims"
+
+    STATUS = MarkStatus
+    EDGES = {
+        **review_edges(MarkStatus, "mark"),
+        "revoke": edge({MarkStatus.APPROVED}, MarkStatus.REVOKED, "mark.city_decide",
+                       reason=True, label=_l("撤销标识")),
+    }
+    AUDIT_NAME = "mark"
+    OPEN_STATUSES = (MarkStatus.SUBMITTED, MarkStatus.COUNTY_PASSED, MarkStatus.APPROVED)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("counties.id"), index=True)
+    mark: Mapped[str] = mapped_column(String(20))
+    evidence_number: Mapped[str] = mapped_column(String(60))
+    evidence_valid_until: Mapped[date | None] = mapped_column()
+    stored_name: Mapped[str] = mapped_column(String(80), default="")
+    original_name: Mapped[str] = mapped_column(String(200), default="")
+    content_type: Mapped[str] = mapped_column(String(60), default="")
+    status: Mapped[str] = mapped_column(String(20), default=MarkStatus.SUBMITTED, index=True)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime] = mapped_column(default=now)
+
+    product = relationship("Product")
+    organisation = relationship("Organisation")
+
+    __table_args__ = (
+        # One claim per product and mark that is open or standing, even under races.
+        db.Index(
+            "uq_one_open_mark_claim", "product_id", "mark", unique=True,
+            sqlite_where=db.text("status IN ('submitted', 'county_passed', 'approved')"),
+            postgresql_where=db.text("status IN ('submitted', 'county_passed', 'approved')"),
+        ),
+    )
+
+    @property
+    def mark_label(self) -> str:
+        from marketplace.catalog.models import MARKS
+
+        return str(MARKS[self.mark])

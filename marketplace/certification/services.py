@@ -1,16 +1,23 @@
-"""Certification: apply with evidence, county first review, city decision, certificate actions."""
+"""Certification: apply with evidence, county first review, city decision, certificate actions.
+
+Every decision is a compare-and-set through `workflow.fire`, so of two officers deciding the
+same application at once exactly one lands. A certificate certifies exactly what was
+reviewed: the listing's certified facts are frozen while an application is open, the city's
+approval is refused if they no longer match the application, and the certificate keeps its
+own copy of them.
+"""
 
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import uploads
 from marketplace.accounts.models import Role
 from marketplace.audit.models import record
-from marketplace.catalog.models import Product, ProductStatus
+from marketplace.catalog.models import CERTIFIED_FIELDS, Product, ProductStatus
 from marketplace.certification.models import (
     PENDING_STATUSES,
     ApplicationDocument,
@@ -26,10 +33,16 @@ from marketplace.errors import Invalid, InvalidTransition, NotFound
 from marketplace.extensions import db
 from marketplace.organisations.models import OrgStatus
 from marketplace.permissions import authorize
-from marketplace.workflow import transition
+from marketplace.sequences import next_value
+from marketplace.uow import lock_row, on_rollback, use_case
+from marketplace.workflow import fire
 
 MAX_DOCUMENTS = 10
 APPLICABLE_ORG_STATUSES = (OrgStatus.SUBMITTED, OrgStatus.COUNTY_PASSED, OrgStatus.VERIFIED)
+
+
+def _already_pending() -> InvalidTransition:
+    return InvalidTransition(_("该产品已有一份审核中的认定申请。"))
 
 
 def pending_application(product: Product) -> CertificationApplication | None:
@@ -48,7 +61,7 @@ def _check_application(product: Product, data: dict, documents: list) -> dict:
     if product.organisation.status not in APPLICABLE_ORG_STATUSES:
         raise InvalidTransition(_("请先完善并提交经营主体资料，再申请产品认定。"))
     if pending_application(product):
-        raise InvalidTransition(_("该产品已有一份审核中的认定申请。"))
+        raise _already_pending()
     if not product.specification or not product.origin:
         errors["specification"] = [_("请先在产品信息中填写规格和产地。")]
     for field in ("annual_supply_capacity", "benefit_mechanism"):
@@ -65,6 +78,7 @@ def _check_application(product: Product, data: dict, documents: list) -> dict:
 
 def _new_application(actor, product: Product, capacity: str, mechanism: str, *,
                      resubmission=False) -> CertificationApplication:
+    """Snapshot the listing as it stands into a new application (in the caller's transaction)."""
     application = CertificationApplication(
         product_id=product.id,
         organisation_id=product.organisation_id,
@@ -75,47 +89,43 @@ def _new_application(actor, product: Product, capacity: str, mechanism: str, *,
         origin=product.origin,
         price_fen=product.price_fen,
         unit=product.unit,
+        category_id=product.category_id,
         annual_supply_capacity=capacity.strip(),
         benefit_mechanism=mechanism.strip(),
         submitted_by_id=actor.id,
         is_resubmission=resubmission,
     )
     db.session.add(application)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the partial unique index: another application won the race
+        raise _already_pending() from None
     record(actor, "application.submitted", application, to_status=application.status)
     return application
 
 
+@use_case("application.submit", subject="product")
 def apply_for_certification(actor, product: Product, data: dict,
                             documents: list[tuple[str, object]]) -> CertificationApplication:
     """Apply for a product with evidence; `documents` is [(DocumentKind, uploaded file)]."""
-    authorize("application.submit", actor, product)
+    lock_row(product)
     errors = _check_application(product, data, documents)
     if errors:
         raise Invalid(_("请检查填写的内容。"), errors)
     stored = []
-    try:
-        for kind, file_storage in documents:
-            stored.append((kind, file_storage.filename, uploads.store_document(file_storage)))
-        application = _new_application(
-            actor, product, data["annual_supply_capacity"], data["benefit_mechanism"]
-        )
-        for kind, original, file in stored:
-            db.session.add(ApplicationDocument(
-                application_id=application.id, kind=kind, stored_name=file.stored_name,
-                original_name=(original or "")[-200:], content_type=file.content_type,
-                size=file.size,
-            ))
-        product.annual_supply_capacity = application.annual_supply_capacity
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        _discard(stored)
-        raise InvalidTransition(_("该产品已有一份审核中的认定申请。")) from None
-    except Exception:
-        db.session.rollback()
-        _discard(stored)
-        raise
+    on_rollback(lambda: _discard(stored))
+    for kind, file_storage in documents:
+        stored.append((kind, file_storage.filename, uploads.store_document(file_storage)))
+    application = _new_application(
+        actor, product, data["annual_supply_capacity"], data["benefit_mechanism"]
+    )
+    for kind, original, file in stored:
+        db.session.add(ApplicationDocument(
+            application_id=application.id, kind=kind, stored_name=file.stored_name,
+            original_name=(original or "")[-200:], content_type=file.content_type,
+            size=file.size,
+        ))
+    product.annual_supply_capacity = application.annual_supply_capacity
     return application
 
 
@@ -124,37 +134,33 @@ def _discard(stored) -> None:
         uploads.discard("documents", file.stored_name)
 
 
+@use_case("application.withdraw", subject="application")
 def withdraw_application(actor, application: CertificationApplication) -> None:
-    authorize("application.withdraw", actor, application)
-    transition(application, ApplicationStatus.WITHDRAWN, actor, action="application.withdrawn")
-    db.session.commit()
+    fire(application, "withdraw", actor)
 
 
+@use_case("application.county_review", subject="application")
 def review_application(actor, application: CertificationApplication, passed: bool,
                        reason: str) -> None:
     """County first review (only the officer of the application's county)."""
-    authorize("application.county_review", actor, application)
-    new = ApplicationStatus.COUNTY_PASSED if passed else ApplicationStatus.COUNTY_RETURNED
-    transition(application, new, actor, action="application.county_review", reason=reason,
-               reason_required=True)
-    db.session.commit()
+    fire(application, "county_pass" if passed else "county_return", actor, reason=reason)
 
 
-def _next_certificate_number(year: int) -> str:
-    prefix = f"{current_app.config['CERT_NUMBER_PREFIX']}-{year}-"
-    last = db.session.scalar(
-        db.select(func.max(Certificate.number)).where(Certificate.number.like(f"{prefix}%"))
-    )
-    sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{sequence:06d}"
+def certificate_number(year: int) -> str:
+    """The next number of `year`: from a counter row, so it never collides or repeats."""
+    prefix = current_app.config["CERT_NUMBER_PREFIX"]
+    return f"{prefix}-{year}-{next_value(f'certificate-{year}'):06d}"
 
 
 def issue_certificate(actor, application: CertificationApplication, issued_on) -> Certificate:
-    """Issue the certificate: public notice first, then valid for the configured term."""
+    """Issue the certificate: public notice first, then valid for the configured term.
+
+    Runs inside the caller's transaction; the certificate copies what was reviewed.
+    """
     cfg = current_app.config
     valid_from = issued_on + timedelta(days=cfg["CERT_NOTICE_DAYS"])
     certificate = Certificate(
-        number=_next_certificate_number(issued_on.year),
+        number=certificate_number(issued_on.year),
         product_id=application.product_id,
         organisation_id=application.organisation_id,
         application_id=application.id,
@@ -163,6 +169,12 @@ def issue_certificate(actor, application: CertificationApplication, issued_on) -
         valid_until=valid_from + timedelta(days=cfg["CERT_TERM_DAYS"] - 1),
         status=CertificateState.ACTIVE,
         issued_by_id=getattr(actor, "id", None),
+        certified_name=application.product_name,
+        certified_specification=application.specification,
+        certified_origin=application.origin,
+        certified_unit=application.unit,
+        certified_category_id=application.category_id,
+        certified_price_fen=application.price_fen,
     )
     db.session.add(certificate)
     db.session.flush()
@@ -171,57 +183,71 @@ def issue_certificate(actor, application: CertificationApplication, issued_on) -
     return certificate
 
 
+FIELD_LABELS = {"name": _l("名称"), "specification": _l("规格"), "origin": _l("产地"),
+                "unit": _l("单位"), "category_id": _l("品类"), "price_fen": _l("价格")}
+
+
+def changed_since_review(product: Product, application: CertificationApplication) -> list[str]:
+    """The certified facts (and price) that differ between the listing and the application."""
+    reviewed = application.snapshot()
+    current = {**product.facts(), "price_fen": product.price_fen}
+    return [field for field in (*CERTIFIED_FIELDS, "price_fen")
+            if reviewed[field] is not None and reviewed[field] != current[field]]
+
+
+@use_case("application.city_decide", subject="application")
 def decide_application(actor, application: CertificationApplication, approved: bool,
                        reason: str) -> Certificate | None:
     """The city decision on an application that passed the county."""
-    authorize("application.city_decide", actor, application)
-    if approved and application.organisation.status != OrgStatus.VERIFIED:
+    if not approved:
+        fire(application, "city_reject", actor, reason=reason)
+        return None
+    product = application.product
+    lock_row(product)
+    if application.organisation.status != OrgStatus.VERIFIED:
         raise InvalidTransition(_("经营主体尚未通过核验，不能认定其产品。"))
-    new = ApplicationStatus.APPROVED if approved else ApplicationStatus.REJECTED
-    transition(application, new, actor, action="application.city_decision", reason=reason,
-               reason_required=True)
-    certificate = issue_certificate(actor, application, today()) if approved else None
-    try:
-        db.session.commit()
-    except IntegrityError:  # two decisions raced for the same number
-        db.session.rollback()
-        raise InvalidTransition(_("操作冲突，请刷新后重试。")) from None
-    return certificate
+    changed = changed_since_review(product, application)
+    if changed:
+        raise InvalidTransition(_(
+            "产品的%(fields)s在申请提交后已变更，与审核的内容不一致，不能认定。请驳回后由供应商重新申请。",
+            fields="、".join(str(FIELD_LABELS[f]) for f in changed)))
+    fire(application, "city_approve", actor, reason=reason)
+    for older in product.certificates:
+        if older.status in (CertificateState.ACTIVE, CertificateState.SUSPENDED):
+            fire(older, "supersede", actor,
+                 reason=_("新证书已签发（申请 #%(id)s）。", id=application.id))
+    return issue_certificate(actor, application, today())
 
 
-def _certificate_action(actor, certificate: Certificate, new, action: str, reason: str):
-    authorize("certificate.manage", actor, certificate)
-    transition(certificate, new, actor, action=action, reason=reason, reason_required=True)
-    db.session.commit()
-
-
+@use_case("certificate.manage", subject="certificate")
 def suspend_certificate(actor, certificate: Certificate, reason: str) -> None:
-    _certificate_action(actor, certificate, CertificateState.SUSPENDED, "certificate.suspended",
-                        reason)
+    fire(certificate, "suspend", actor, reason=reason)
 
 
+@use_case("certificate.manage", subject="certificate")
 def reinstate_certificate(actor, certificate: Certificate, reason: str) -> None:
-    _certificate_action(actor, certificate, CertificateState.ACTIVE, "certificate.reinstated",
-                        reason)
+    """Reinstate, but only while the listing still is what the certificate certified."""
+    lock_row(certificate.product)
+    if certificate.certified_facts() != certificate.product.facts():
+        raise InvalidTransition(_("产品信息已变更，与证书认定的内容不一致，不能恢复。请等待重新认定。"))
+    fire(certificate, "reinstate", actor, reason=reason)
 
 
+@use_case("certificate.manage", subject="certificate")
 def revoke_certificate(actor, certificate: Certificate, reason: str) -> None:
-    _certificate_action(actor, certificate, CertificateState.REVOKED, "certificate.revoked",
-                        reason)
+    fire(certificate, "revoke", actor, reason=reason)
 
 
-def send_back_for_review(actor, product: Product) -> CertificationApplication | None:
+def send_back_for_review(actor, product: Product, reason: str) -> CertificationApplication | None:
     """After a change to certified facts: suspend live certificates and reopen review.
 
-    Runs inside the caller's transaction (the caller commits).
+    Runs inside the caller's transaction (the producer's edit).
     """
-    reason = _("产品名称、规格或产地变更，需重新认定。")
     live = [c for c in product.certificates if c.is_current(today())]
     if not live:
         return None
     for certificate in live:
-        transition(certificate, CertificateState.SUSPENDED, actor,
-                   action="certificate.suspended", reason=reason)
+        fire(certificate, "product_changed", actor, reason=reason)
     if pending_application(product):
         return None
     previous = live[0].application

@@ -17,6 +17,7 @@ from marketplace.certification.models import (
     ApplicationDocument,
     Certificate,
     CertificationApplication,
+    MarkClaim,
 )
 from marketplace.clock import now, today
 from marketplace.demo import data
@@ -34,6 +35,11 @@ TYPE_PREFIX = {"cooperative": "93", "family_farm": "92", "leading_enterprise": "
                "other_enterprise": "91"}
 BUYER_PREFIX = {"government": "11", "school": "12", "canteen": "12", "trade_union": "81"}
 BENEFITS = ["wages", "land_rent", "dividends", "purchase_contracts"]
+MARK_PREFIX = {"green_food": "LB-", "organic": "OF-", "geo_indication": "AGI-"}
+
+
+def issued_year(day, rng) -> int:
+    return day.year - rng.randint(0, 2)
 
 
 @dataclass
@@ -67,7 +73,7 @@ def _fix_sequences() -> None:
         return
     for table in ("organisations", "products", "certification_applications", "certificates",
                   "application_documents", "users", "counties", "townships", "villages",
-                  "categories"):
+                  "categories", "mark_claims"):
         db.session.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
             f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
@@ -149,7 +155,7 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
     _bulk(Organisation, org_rows)
 
     # Products, each with an application and (mostly) a certificate
-    product_rows, app_rows, cert_rows, doc_rows = [], [], [], []
+    product_rows, app_rows, cert_rows, doc_rows, claim_rows = [], [], [], [], []
     first_product = _next_id(Product)
     first_app = _next_id(CertificationApplication)
     first_cert = _next_id(Certificate)
@@ -204,7 +210,7 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
             "id": app_id, "product_id": product_id, "organisation_id": first_org + org_index,
             "county_id": county.id, "status": app_status, "product_name": name,
             "specification": spec, "origin": f"许昌市{county.name}{township.name}",
-            "price_fen": price, "unit": unit,
+            "price_fen": price, "unit": unit, "category_id": categories[category_code].id,
             "annual_supply_capacity": product_rows[-1]["annual_supply_capacity"],
             "benefit_mechanism": "带动周边脱贫户务工和订单种植，按保护价收购。",
             "submitted_by_id": None, "submitted_at": stamp, "is_resubmission": False,
@@ -228,12 +234,30 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
                 "product_id": product_id, "organisation_id": first_org + org_index,
                 "application_id": app_id, "issued_on": issued, "valid_from": valid_from,
                 "valid_until": valid_from + timedelta(days=729), "status": "active",
-                "issued_by_id": None,
+                "issued_by_id": None, "certified_name": name, "certified_specification": spec,
+                "certified_origin": f"许昌市{county.name}{township.name}", "certified_unit": unit,
+                "certified_category_id": categories[category_code].id, "certified_price_fen": price,
+            })
+        # Quality marks: reviewed claims with their evidence numbers; a few still in review.
+        for mark in ("green_food", "organic", "geo_indication"):
+            if not product_rows[-1][mark]:
+                continue
+            approved = app_status == "approved" and rng.random() < 0.85
+            product_rows[-1][mark] = approved
+            claim_rows.append({
+                "product_id": product_id, "organisation_id": first_org + org_index,
+                "county_id": county.id, "mark": mark,
+                "evidence_number": f"{MARK_PREFIX[mark]}{issued_year(day, rng)}{rng.randint(100000, 999999)}",
+                "evidence_valid_until": day + timedelta(days=rng.randint(200, 1000)),
+                "stored_name": "", "original_name": "", "content_type": "",
+                "status": "approved" if approved else "submitted", "submitted_by_id": None,
+                "submitted_at": stamp,
             })
     _bulk(Product, product_rows)
     _bulk(CertificationApplication, app_rows)
     _bulk(ApplicationDocument, doc_rows)
     _bulk(Certificate, cert_rows)
+    _bulk(MarkClaim, claim_rows)
     _fix_sequences()
     db.session.commit()
     if with_accounts:

@@ -1,5 +1,3 @@
-from urllib.parse import urlparse
-
 from flask import (
     Blueprint,
     abort,
@@ -12,6 +10,7 @@ from flask import (
 )
 
 from marketplace.main import services
+from marketplace.safe_redirect import same_site_path
 
 bp = Blueprint("main", __name__)
 
@@ -26,11 +25,7 @@ def set_language(code: str):
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = code
-    target = request.referrer or ""
-    parsed = urlparse(target)
-    if parsed.netloc and parsed.netloc != request.host:
-        target = ""
-    return redirect(parsed.path if target else url_for("main.home"))
+    return redirect(same_site_path(request.referrer) or url_for("main.home"))
 
 
 @bp.get("/healthz")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import now
 from marketplace.extensions import db
-from marketplace.workflow import Stateful
+from marketplace.workflow import Stateful, edge
 
 
 class OrgKind(StrEnum):
@@ -108,14 +108,25 @@ class Organisation(Stateful, db.Model):
     __tablename__ = "organisations"
 
     STATUS = OrgStatus
-    TRANSITIONS = {
-        OrgStatus.DRAFT: {OrgStatus.SUBMITTED},
-        OrgStatus.SUBMITTED: {OrgStatus.COUNTY_PASSED, OrgStatus.RETURNED},
-        OrgStatus.COUNTY_PASSED: {OrgStatus.VERIFIED, OrgStatus.RETURNED},
-        OrgStatus.RETURNED: {OrgStatus.SUBMITTED},
-        OrgStatus.VERIFIED: {OrgStatus.SUSPENDED},
-        OrgStatus.SUSPENDED: {OrgStatus.VERIFIED},
+    EDGES = {
+        "submit": edge({OrgStatus.DRAFT, OrgStatus.RETURNED}, OrgStatus.SUBMITTED,
+                       "organisation.submit", label=_l("提交核验")),
+        "county_pass": edge({OrgStatus.SUBMITTED}, OrgStatus.COUNTY_PASSED,
+                            "organisation.county_review", label=_l("县级初审通过")),
+        "county_return": edge({OrgStatus.SUBMITTED}, OrgStatus.RETURNED,
+                              "organisation.county_review", reason=True, label=_l("退回")),
+        "city_verify": edge({OrgStatus.COUNTY_PASSED}, OrgStatus.VERIFIED,
+                            "organisation.city_decide", label=_l("核验通过")),
+        "city_return": edge({OrgStatus.COUNTY_PASSED}, OrgStatus.RETURNED,
+                            "organisation.city_decide", reason=True, label=_l("退回")),
+        "suspend": edge({OrgStatus.VERIFIED}, OrgStatus.SUSPENDED, "organisation.suspend",
+                        reason=True, label=_l("暂停主体")),
+        "reinstate": edge({OrgStatus.SUSPENDED}, OrgStatus.VERIFIED, "organisation.suspend",
+                          reason=True, label=_l("恢复主体")),
     }
+    AUDIT_NAME = "organisation"
+    #: Farmer-linkage figures: once verified, a change waits for the county's review.
+    LINKAGE_FIELDS = ("benefit_types", "poor_households", "benefit_description")
     #: Fields fixed once verified: changing them would need a new verification.
     LOCKED_WHEN_VERIFIED = (
         "name",
@@ -181,3 +192,71 @@ class Organisation(Stateful, db.Model):
     def place(self) -> str:
         parts = [self.county, self.township, self.village]
         return " ".join(str(p) for p in parts if p)
+
+
+class LinkageStatus(StrEnum):
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self):
+        return _LINKAGE_LABELS[self]
+
+
+_LINKAGE_LABELS = {
+    LinkageStatus.SUBMITTED: _l("待县级审核"),
+    LinkageStatus.APPROVED: _l("已通过"),
+    LinkageStatus.RETURNED: _l("已退回"),
+    LinkageStatus.WITHDRAWN: _l("已撤回"),
+}
+
+
+class LinkageChange(Stateful, db.Model):
+    """A verified producer's proposed new farmer-linkage figures (联农带农), for county review.
+
+    The figures feed the city's 带农增收 reports, so a change is public only once the county
+    officer approved it; until then the organisation keeps the figures last reviewed.
+    """
+
+    __tablename__ = "linkage_changes"
+
+    STATUS = LinkageStatus
+    EDGES = {
+        "county_approve": edge({LinkageStatus.SUBMITTED}, LinkageStatus.APPROVED,
+                               "linkage.county_review", label=_l("通过")),
+        "county_return": edge({LinkageStatus.SUBMITTED}, LinkageStatus.RETURNED,
+                              "linkage.county_review", reason=True, label=_l("退回")),
+        "withdraw": edge({LinkageStatus.SUBMITTED}, LinkageStatus.WITHDRAWN, "linkage.withdraw",
+                         label=_l("撤回")),
+    }
+    AUDIT_NAME = "linkage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    county_id: Mapped[int] = mapped_column(ForeignKey("counties.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default=LinkageStatus.SUBMITTED, index=True)
+    benefit_types: Mapped[str] = mapped_column(String(120), default="")
+    poor_households: Mapped[int] = mapped_column(default=0)
+    benefit_description: Mapped[str] = mapped_column(Text, default="")
+    previous_benefit_types: Mapped[str] = mapped_column(String(120), default="")
+    previous_poor_households: Mapped[int] = mapped_column(default=0)
+    previous_benefit_description: Mapped[str] = mapped_column(Text, default="")
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    submitted_at: Mapped[datetime] = mapped_column(default=now)
+
+    organisation = relationship("Organisation")
+
+    __table_args__ = (
+        db.Index(
+            "uq_one_pending_linkage_change", "organisation_id", unique=True,
+            sqlite_where=db.text("status = 'submitted'"),
+            postgresql_where=db.text("status = 'submitted'"),
+        ),
+        db.CheckConstraint("poor_households >= 0", name="poor_households_not_negative"),
+    )
+
+    def benefit_labels(self, previous: bool = False) -> str:
+        value = self.previous_benefit_types if previous else self.benefit_types
+        return "、".join(str(BenefitType(v).label) for v in value.split(",") if v)

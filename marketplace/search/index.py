@@ -329,7 +329,8 @@ def _valid_docnums(path: str, searcher, today: date) -> set[int]:
 def _by_price(path: str, searcher, table: list) -> list[int]:
     """All live document numbers, cheapest first (for price sorts of large result sets)."""
     def build():
-        return sorted((d for d, row in enumerate(table) if row), key=lambda d: table[d][PRICE])
+        return sorted((d for d, row in enumerate(table) if row),
+                      key=lambda d: (table[d][PRICE], table[d][PRODUCT_ID]))
 
     return _cached(path, searcher, "by_price", build)
 
@@ -381,7 +382,8 @@ def _ranked_page(path, searcher, request: SearchRequest, matched: set[int], tabl
             walk = reversed(ordered) if descending else iter(ordered)
             docs = list(islice((d for d in walk if d in matched), stop))
         else:
-            docs = sorted(matched, key=lambda d: table[d][PRICE], reverse=descending)[:stop]
+            docs = sorted(matched, key=lambda d: (table[d][PRICE], table[d][PRODUCT_ID]),
+                          reverse=descending)[:stop]
         return [table[d][PRODUCT_ID] for d in docs[start:]]
     in_name = matched.intersection(_docs(searcher, And(
         [_word_query(w, ("name", "name_pinyin")) for w in request.words])))
@@ -390,7 +392,9 @@ def _ranked_page(path, searcher, request: SearchRequest, matched: set[int], tabl
 
     def rank(d):
         tier = 0 if d in in_name else 1 if d in by_keyword else 2
-        return tier, table[d][NAME_LENGTH], d
+        # Ties broken by product id, never by the index's internal document order, so a
+        # rebuild (or two writers) cannot reorder equal results.
+        return tier, table[d][NAME_LENGTH], table[d][PRODUCT_ID]
 
     docs = heapq.nsmallest(stop, matched, key=rank)
     return [table[d][PRODUCT_ID] for d in docs[start:]]

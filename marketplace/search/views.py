@@ -1,8 +1,10 @@
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
+from marketplace.catalog.models import MARKS
+from marketplace.params import choice_arg, choices_arg, int_arg, page_arg, text_arg
 from marketplace.search import services
+from marketplace.search.documents import PRICE_BUCKETS
 from marketplace.search.highlight import highlight
-from marketplace.views_common import id_arg, page_arg
 
 bp = Blueprint("search", __name__)
 bp.add_app_template_filter(highlight, "highlight")
@@ -23,23 +25,26 @@ def search_url(**changes) -> str:
 
 @bp.get("/search")
 def results():
+    raw = request.args.get("q", "")
     page = services.search_products(
-        request.args.get("q", ""),
-        county_id=id_arg(request, "county"),
-        category_id=id_arg(request, "category"),
-        marks=request.args.getlist("mark"),
-        price=request.args.get("price") or None,
-        sort=request.args.get("sort", "relevance"),
-        page=page_arg(request),
+        text_arg("q", services.MAX_QUERY),
+        county_id=int_arg("county"),
+        category_id=int_arg("category"),
+        marks=choices_arg("mark", MARKS),
+        price=choice_arg("price", {key for key, _low, _high in PRICE_BUCKETS}),
+        sort=choice_arg("sort", services.SORTS, default="relevance"),
+        page=page_arg(),
         per_page=current_app.config["SEARCH_PAGE_SIZE"],
     )
-    return render_template("search/results.html", result=page)
+    return render_template("search/results.html", result=page,
+                           truncated=len(raw.strip()) > services.MAX_QUERY,
+                           max_query=services.MAX_QUERY)
 
 
 @bp.get("/search/suggest")
 def suggest():
     """Suggestions as you type: {"q": …, "suggestions": [names]}."""
-    prefix = request.args.get("q", "")
-    response = jsonify(q=prefix[:100], suggestions=services.suggestions(prefix))
+    prefix = text_arg("q", services.MAX_QUERY)
+    response = jsonify(q=prefix, suggestions=services.suggestions(prefix))
     response.headers["Cache-Control"] = "public, max-age=60"
     return response

@@ -122,7 +122,9 @@ def test_certification_chain_until_the_visitor_finds_it(live_app, new_page, tmp_
     box.press("Enter")
     expect(visitor.locator("article.hit mark").first).to_have_text("粉条")
     visitor.get_by_role("link", name=name).click()
-    expect(visitor.locator("dl.facts")).to_contain_text(f"XNYP-{today().year}-000001")
+    certificate = visitor.locator("article.certificate")
+    expect(certificate).to_contain_text(f"XNYP-{today().year}-000001")
+    expect(certificate).to_contain_text("¥32.80 / 袋")  # what the city certified
     expect(visitor.locator(".price")).to_contain_text("32.80")
     expect(visitor.locator(".photos img")).to_have_count(1)
     visitor.get_by_role("link", name="禹州市方山红薯专业合作社").click()

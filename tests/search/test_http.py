@@ -29,9 +29,23 @@ def test_did_you_mean_link(client, catalogue):
 
 @pytest.mark.parametrize("query", ['"', "*:*", "a" * 10_000, "粉条 OR (", "%00", "\x00"])
 def test_odd_queries_never_fail(client, catalogue, query):
-    response = client.get("/search", query_string={"q": query, "page": "x", "county": "abc",
-                                                   "price": "free", "sort": "drop table"})
+    response = client.get("/search", query_string={"q": query})
     assert response.status_code == 200
+
+
+def test_a_long_query_is_cut_and_the_page_says_so(client, catalogue):
+    page = client.get("/search", query_string={"q": "粉条" + "a" * 200}).get_data(as_text=True)
+    assert "最多 100 个字" in page
+
+
+@pytest.mark.parametrize("param, value", [("page", "x"), ("page", "0"), ("page", "9" * 20),
+                                          ("county", "abc"), ("county", "²"),
+                                          ("category", "9" * 20), ("price", "free"),
+                                          ("sort", "drop table"), ("mark", "gold")])
+def test_bad_filter_parameters_get_a_clear_400(client, catalogue, param, value):
+    response = client.get("/search", query_string={"q": "粉条", param: value})
+    assert response.status_code == 400
+    assert f"参数 {param} 无效" in response.get_data(as_text=True)
 
 
 def test_suggest_json(client, catalogue):
