@@ -37,13 +37,17 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from marketplace.accounts.views import bp as accounts
     from marketplace.admin.views import bp as admin
+    from marketplace.buyers.views import bp as buyers
     from marketplace.catalog.views import bp as catalog
     from marketplace.certification.views import bp as certification
     from marketplace.main.views import bp as main
+    from marketplace.notices.views import bp as notices
+    from marketplace.orders.views import bp as orders
     from marketplace.organisations.views import bp as organisations
     from marketplace.search.views import bp as search
 
-    for blueprint in (main, accounts, catalog, search, organisations, certification, admin):
+    for blueprint in (main, accounts, catalog, search, organisations, certification, admin,
+                      buyers, orders, notices):
         app.register_blueprint(blueprint)
 
 

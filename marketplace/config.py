@@ -56,6 +56,11 @@ class Config:
     LOGIN_MAX_FAILURES_PER_IP = _int("LOGIN_MAX_FAILURES_PER_IP", 30)
     LOGIN_WINDOW_MINUTES = _int("LOGIN_WINDOW_MINUTES", 15)
 
+    # Purchasing: hours a producer has to accept or decline a routed sub-order (past it the
+    # sub-order shows as overdue and the buyer may cancel), and how far ahead delivery may be.
+    ORDER_ACCEPT_HOURS = _int("ORDER_ACCEPT_HOURS", 24)
+    ORDER_MAX_DAYS_AHEAD = _int("ORDER_MAX_DAYS_AHEAD", 60)
+
     CATALOGUE_PAGE_SIZE = _int("CATALOGUE_PAGE_SIZE", 24)
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search-index"))
     SEARCH_PAGE_SIZE = _int("SEARCH_PAGE_SIZE", 20)

@@ -54,18 +54,66 @@ def _can_read_application(user, application) -> bool:
 def _can_read_organisation_file(user, organisation) -> bool:
     return (
         _member_of(user, organisation)
-        or _officer_of(user, organisation.county_id)
+        or (organisation.kind == "producer" and _officer_of(user, organisation.county_id))
         or _admin(user)
     )
+
+
+def _buyer_member(user, org_id) -> bool:
+    return (
+        _authenticated(user)
+        and user.role in (Role.BUYER, Role.BUYER_APPROVER)
+        and org_id is not None
+        and user.organisation_id == org_id
+    )
+
+
+def _verified_buyer(user, _obj=None) -> bool:
+    """A member of a buyer organisation the city has verified: may fill a cart and order."""
+    org = getattr(user, "organisation", None) if _authenticated(user) else None
+    return (_buyer_member(user, getattr(org, "id", None)) and org.kind == "buyer"
+            and org.status == "verified")
+
+
+def _order(obj):
+    """The purchase order behind a purchase order or one of its sub-orders."""
+    return getattr(obj, "purchase_order", None) or obj
+
+
+def _buyer_org_id(obj):
+    """The buyer organisation of an organisation, a purchase order or a sub-order."""
+    if getattr(obj, "__tablename__", "") == "organisations":
+        return obj.id
+    return _order(obj).buyer_org_id
+
+
+def _buyer_manager(user, org) -> bool:
+    profile = getattr(org, "buyer_profile", None)
+    return (_buyer_member(user, org.id) and profile is not None
+            and profile.manager_id == user.id)
+
+
+def _approver_of(user, obj) -> bool:
+    """An approver of the buyer, not the purchaser who made the order (four eyes)."""
+    order = _order(obj)
+    return (_buyer_member(user, order.buyer_org_id) and user.role == Role.BUYER_APPROVER
+            and user.id != order.created_by_id)
+
+
+def _can_read_sub_order(user, sub) -> bool:
+    return (_buyer_member(user, sub.purchase_order.buyer_org_id)
+            or _producer_member(user, sub.producer) or _admin(user))
 
 
 RULES = {
     "organisation.create": _can_create_organisation,
     "organisation.edit": _producer_member,
-    "organisation.submit": _producer_member,
+    "organisation.submit": lambda u, org: _producer_member(u, org) or _buyer_manager(u, org),
     "organisation.read": _can_read_organisation_file,
-    "organisation.county_review": lambda u, org: _officer_of(u, org.county_id),
-    "organisation.city_decide": _admin,
+    "organisation.county_review": lambda u, org: org.kind == "producer"
+    and _officer_of(u, org.county_id),
+    "organisation.city_decide": lambda u, org=None: _admin(u) and (
+        org is None or org.kind == "producer"),
     "organisation.suspend": _admin,
     "product.create": _producer_member,
     "product.edit": lambda u, product: _producer_member(u, product.organisation),
@@ -86,6 +134,18 @@ RULES = {
     "mark.city_decide": _admin,
     "linkage.withdraw": lambda u, change: _producer_member(u, change.organisation),
     "linkage.county_review": lambda u, change: _officer_of(u, change.county_id),
+    "buyer.manage": _buyer_manager,
+    "buyer.verify": lambda u, org=None: _admin(u) and (org is None or org.kind == "buyer"),
+    "cart.use": _verified_buyer,
+    "po.submit": lambda u, obj: _verified_buyer(u) and _buyer_member(u, _buyer_org_id(obj)),
+    "po.read": lambda u, obj: _buyer_member(u, _buyer_org_id(obj)) or _admin(u),
+    "po.approve": _approver_of,
+    "suborder.read": _can_read_sub_order,
+    "suborder.fulfil": lambda u, sub: _producer_member(u, sub.producer),
+    "suborder.receive": lambda u, sub: _buyer_member(u, sub.purchase_order.buyer_org_id),
+    "suborder.cancel": lambda u, sub: _buyer_member(u, sub.purchase_order.buyer_org_id),
+    "suborder.resolve": _admin,
+    "orders.producer": lambda u, org: _producer_member(u, org),
     "review.queue": lambda u, _o=None: _admin(u) or (
         _authenticated(u) and u.role == Role.COUNTY_OFFICER
     ),

@@ -61,9 +61,13 @@ def _security_headers(response):
 
 
 def _template_globals():
+    from marketplace.notices.services import unread_count
+    from marketplace.orders.cart import cart_size
     from marketplace.views_common import actions_for
 
     return {
+        "cart_size": lambda: cart_size(current_user),
+        "unread_count": lambda: unread_count(current_user),
         "can": lambda action, obj=None: permissions.can(action, current_user, obj),
         "actions_for": actions_for,
         "today": clock.today(),

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Category, Product  # noqa: F401
+from marketplace.catalog.stock import record_initial
 from marketplace.certification.models import CertificationApplication
 from marketplace.certification.services import issue_certificate
 from marketplace.clock import today
@@ -95,6 +96,8 @@ def make_product(org: Organisation, category: Category, *, name="禹州粉条", 
         stock=Decimal(stock), status="active",
     )
     db.session.add(product)
+    db.session.flush()
+    record_initial(product, None)
     db.session.commit()
     return product
 
@@ -115,3 +118,25 @@ def make_certified_product(org: Organisation, category: Category, *, issued_days
     issue_certificate(actor, application, today() - timedelta(days=issued_days_ago))
     db.session.commit()
     return product
+
+
+def make_buyer(county: County, *, name="许昌市中心医院职工食堂", org_type="canteen",
+               threshold_fen=None, budget_fen=120_000_000, status="verified"):
+    """A verified buyer organisation with its profile and one delivery address."""
+    from marketplace.buyers.models import BuyerProfile, DeliveryAddress
+
+    org = Organisation(
+        kind="buyer", org_type=org_type, name=name, credit_code=credit_code(),
+        legal_representative="李院长", contact_phone="03740000000", county_id=county.id,
+        township_id=county.townships[0].id, status=status,
+    )
+    db.session.add(org)
+    db.session.flush()
+    db.session.add(BuyerProfile(organisation_id=org.id, invoice_title=name,
+                                tax_number=org.credit_code, approval_threshold_fen=threshold_fen,
+                                annual_food_budget_fen=budget_fen))
+    db.session.add(DeliveryAddress(organisation_id=org.id, label="食堂后门",
+                                   address="许昌市魏都区健康路1号", contact_name="张师傅",
+                                   contact_phone="13937400000"))
+    db.session.commit()
+    return org

@@ -10,8 +10,8 @@ def user(role, organisation_id=None, county_id=None):
                            is_authenticated=True, is_active=True)
 
 
-ORG = SimpleNamespace(id=1, county_id=10)
-OTHER_ORG = SimpleNamespace(id=2, county_id=20)
+ORG = SimpleNamespace(id=1, county_id=10, kind="producer")
+OTHER_ORG = SimpleNamespace(id=2, county_id=20, kind="producer")
 PRODUCT = SimpleNamespace(organisation=ORG)
 APPLICATION = SimpleNamespace(organisation=ORG, county_id=10)
 ANONYMOUS = SimpleNamespace(is_authenticated=False, is_active=False, role=None,

@@ -73,7 +73,9 @@ def test_transition_tables_have_no_way_back_from_final_states():
     assert _targets_from(Certificate, CertificateState.REVOKED) == set()
     assert _targets_from(Certificate, CertificateState.SUPERSEDED) == set()
     assert OrgStatus.SUBMITTED in _targets_from(Organisation, OrgStatus.RETURNED)
-    assert OrgStatus.VERIFIED not in _targets_from(Organisation, OrgStatus.SUBMITTED)
+    # A producer reaches VERIFIED only through the city; the county's edges never verify.
+    assert all(e.target != OrgStatus.VERIFIED for e in Organisation.EDGES.values()
+               if e.rule == "organisation.county_review")
     assert _targets_from(Product, ProductStatus.ARCHIVED) == {ProductStatus.ACTIVE}
 
 

@@ -21,7 +21,9 @@ class ProductForm(FlaskForm):
                              description=_l("例如 12.50 或 1,234.50；全角数字会自动转换"))
     min_order_qty = StringField(_l("起订量"), validators=[DataRequired(), Length(max=20)],
                                 default="1")
-    stock = StringField(_l("库存"), validators=[DataRequired(), Length(max=20)], default="0")
+    qty_step = StringField(_l("数量步长"), validators=[Length(max=20)], default="1",
+                           description=_l("订购数量须为它的整数倍，例如 0.5 斤"))
+    stock = StringField(_l("初始库存"), validators=[Length(max=20)], default="0")
     annual_supply_capacity = StringField(_l("年供应能力"), validators=[Length(max=60)],
                                          description=_l("例如：50 吨"))
     description = TextAreaField(_l("产品介绍"), validators=[Length(max=4000)])
@@ -45,3 +47,17 @@ class MarkClaimForm(FlaskForm):
     evidence_valid_until = DateField(_l("证书有效期至"), validators=[Optional()])
     document = FileField(_l("证书扫描件或照片"), validators=[FileRequired(_l("请上传证明文件。"))])
     submit = SubmitField(_l("提交标识申请"))
+
+
+class StockAdjustmentForm(FlaskForm):
+    reason = SelectField(_l("调整原因"))
+    quantity = StringField(_l("数量"), validators=[DataRequired(), Length(max=20)],
+                           description=_l("盘点填实际库存；损耗、入库填变动数量"))
+    note = StringField(_l("说明"), validators=[Length(max=200)])
+    submit = SubmitField(_l("调整库存"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from marketplace.catalog.models import MANUAL_STOCK_REASONS
+
+        self.reason.choices = choices((r.value, r.label) for r in MANUAL_STOCK_REASONS)

@@ -73,6 +73,9 @@ class Product(Stateful, db.Model):
     unit: Mapped[str] = mapped_column(String(8))
     price_fen: Mapped[int] = mapped_column()
     min_order_qty: Mapped[Decimal] = mapped_column(Numeric(12, 3), default=Decimal(1))
+    # Orders are in multiples of this (0.5 斤 for weighed goods, 1 箱 for boxes).
+    qty_step: Mapped[Decimal] = mapped_column(Numeric(12, 3), default=Decimal(1),
+                                              server_default="1")
     stock: Mapped[Decimal] = mapped_column(Numeric(14, 3), default=Decimal(0))
     annual_supply_capacity: Mapped[str] = mapped_column(String(60), default="")
     description: Mapped[str] = mapped_column(Text, default="")
@@ -97,6 +100,7 @@ class Product(Stateful, db.Model):
         db.CheckConstraint("price_fen > 0", name="price_positive"),
         db.CheckConstraint("min_order_qty > 0", name="min_order_positive"),
         db.CheckConstraint("stock >= 0", name="stock_not_negative"),
+        db.CheckConstraint("qty_step > 0", name="qty_step_positive"),
     )
 
     @property
@@ -118,11 +122,9 @@ class Product(Stateful, db.Model):
         return {field: getattr(self, field) for field in CERTIFIED_FIELDS}
 
     def is_on_sale(self, today) -> bool:
-        return (
-            self.status == ProductStatus.ACTIVE
-            and self.organisation.is_verified
-            and self.live_certificate(today) is not None
-        )
+        from marketplace.catalog.availability import is_on_sale
+
+        return is_on_sale(self, today)
 
 
 class ProductPhoto(db.Model):
@@ -135,3 +137,48 @@ class ProductPhoto(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now)
 
     product: Mapped[Product] = relationship(back_populates="photos")
+
+
+class StockReason(StrEnum):
+    INITIAL = "initial"
+    RECOUNT = "recount"
+    LOSS = "loss"
+    RESTOCK = "restock"
+    ORDER = "order"
+    RELEASE = "release"
+
+    @property
+    def label(self):
+        return _STOCK_REASON_LABELS[self]
+
+
+_STOCK_REASON_LABELS = {
+    StockReason.INITIAL: _l("初始库存"),
+    StockReason.RECOUNT: _l("盘点"),
+    StockReason.LOSS: _l("损耗"),
+    StockReason.RESTOCK: _l("入库"),
+    StockReason.ORDER: _l("订单占用"),
+    StockReason.RELEASE: _l("订单释放"),
+}
+#: The reasons a producer may give by hand; orders move stock by themselves.
+MANUAL_STOCK_REASONS = (StockReason.RECOUNT, StockReason.LOSS, StockReason.RESTOCK)
+
+
+class StockMovement(db.Model):
+    """Every change of a product's stock, with why: the stock column is their running sum."""
+
+    __tablename__ = "stock_movements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
+    delta: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    balance: Mapped[Decimal] = mapped_column(Numeric(14, 3))
+    reason: Mapped[str] = mapped_column(String(12))
+    note: Mapped[str] = mapped_column(String(200), default="")
+    sub_order_id: Mapped[int | None] = mapped_column(ForeignKey("sub_orders.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=now)
+
+    @property
+    def reason_label(self) -> str:
+        return str(StockReason(self.reason).label)

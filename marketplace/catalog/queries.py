@@ -2,26 +2,15 @@
 
 from datetime import date
 
-from sqlalchemy import exists, func
+from sqlalchemy import func
 
-from marketplace.catalog.models import Category, Product, ProductStatus
-from marketplace.certification.models import Certificate
+from marketplace.catalog.availability import on_sale_products, on_sale_sql
+from marketplace.catalog.models import Category, Product
 from marketplace.extensions import db
-from marketplace.organisations.models import Organisation, OrgStatus
+from marketplace.organisations.models import Organisation
 from marketplace.places.models import County
 
-
-def on_sale_condition(today: date):
-    """SQL: listing active, producer verified, a certificate valid today."""
-    return db.and_(
-        Product.status == ProductStatus.ACTIVE,
-        Organisation.status == OrgStatus.VERIFIED,
-        exists().where(Certificate.product_id == Product.id, Certificate.valid_on(today)),
-    )
-
-
-def on_sale_products(today: date):
-    return db.select(Product).join(Product.organisation).where(on_sale_condition(today))
+__all__ = ["on_sale_products", "on_sale_grid", "grid_total", "county_facets", "category_facets"]
 
 
 def on_sale_grid(today: date) -> dict[tuple[int, int], int]:
@@ -30,7 +19,7 @@ def on_sale_grid(today: date) -> dict[tuple[int, int], int]:
         db.select(Organisation.county_id, Product.category_id, func.count(Product.id))
         .select_from(Product)
         .join(Product.organisation)
-        .where(on_sale_condition(today))
+        .where(on_sale_sql(today))
         .group_by(Organisation.county_id, Product.category_id)
     )
     return {(county, category): n for county, category, n in db.session.execute(query)}

@@ -17,6 +17,7 @@ from marketplace.catalog.models import (
     ProductStatus,
 )
 from marketplace.catalog.queries import on_sale_products
+from marketplace.catalog.stock import record_initial
 from marketplace.clock import today
 from marketplace.errors import Invalid, NotFound
 from marketplace.extensions import db
@@ -58,7 +59,7 @@ def _quantity(value, field: str, errors: dict, *, positive: bool):
         return None
 
 
-def _clean(data: dict) -> tuple[dict, dict]:
+def _clean(data: dict, *, creating: bool) -> tuple[dict, dict]:
     errors: dict[str, list[str]] = {}
     values: dict = {}
     for field, limit in TEXT_FIELDS.items():
@@ -82,7 +83,10 @@ def _clean(data: dict) -> tuple[dict, dict]:
         errors["price_yuan"] = [price_message(str(exc))]
     values["min_order_qty"] = _quantity(data.get("min_order_qty"), "min_order_qty", errors,
                                         positive=True)
-    values["stock"] = _quantity(data.get("stock"), "stock", errors, positive=False)
+    values["qty_step"] = _quantity(data.get("qty_step") or "1", "qty_step", errors,
+                                   positive=True)
+    if creating:  # afterwards stock moves only by orders and reasoned adjustments
+        values["stock"] = _quantity(data.get("stock"), "stock", errors, positive=False)
     return values, errors
 
 
@@ -96,12 +100,13 @@ def _describe(field: str, value) -> str:
 
 @use_case("product.create", subject="organisation")
 def create_product(actor, organisation: Organisation, data: dict) -> Product:
-    values, errors = _clean(data)
+    values, errors = _clean(data, creating=True)
     if errors:
         raise Invalid(_("请检查填写的内容。"), errors)
     product = Product(organisation_id=organisation.id, status=ProductStatus.ACTIVE, **values)
     db.session.add(product)
     db.session.flush()
+    record_initial(product, actor)
     record(actor, "product.created", product)
     return product
 
@@ -129,7 +134,7 @@ def update_product(actor, product: Product, data: dict) -> list[str]:
     from marketplace.certification.services import pending_application, send_back_for_review
 
     lock_row(product)
-    values, errors = _clean(data)
+    values, errors = _clean(data, creating=False)
     if errors:
         raise Invalid(_("请检查填写的内容。"), errors)
     changed = [k for k, v in values.items() if getattr(product, k) != v]

@@ -13,8 +13,8 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from marketplace import uploads
-from marketplace.catalog import services
-from marketplace.catalog.forms import MarkClaimForm, PhotoForm, ProductForm
+from marketplace.catalog import services, stock
+from marketplace.catalog.forms import MarkClaimForm, PhotoForm, ProductForm, StockAdjustmentForm
 from marketplace.catalog.queries import category_facets, county_facets, grid_total, on_sale_grid
 from marketplace.certification.marks import approved_claims, mark_claims_of_product
 from marketplace.certification.services import pending_application
@@ -22,6 +22,7 @@ from marketplace.clock import today
 from marketplace.errors import Invalid
 from marketplace.forms import ConfirmForm, show_errors
 from marketplace.money import fen_to_yuan, format_quantity
+from marketplace.orders.forms import AddToCartForm
 from marketplace.organisations.services import own_organisation
 from marketplace.params import int_arg, page_arg
 from marketplace.permissions import authorize
@@ -51,7 +52,7 @@ def product_page(product_id: int):
     return render_template("catalog/product.html", product=product,
                            certificate=product.live_certificate(today()),
                            on_sale=product.is_on_sale(today()),
-                           mark_claims=approved_claims(product))
+                           mark_claims=approved_claims(product), cart_form=AddToCartForm())
 
 
 @bp.get("/media/photos/<name>")
@@ -89,16 +90,33 @@ def new_product():
     return render_template("catalog/product_form.html", form=form, product=None)
 
 
+def _product_form(product) -> ProductForm:
+    """The edit form as the listing stands (on GET, or beside another form's errors)."""
+    form = ProductForm(obj=product, categories=services.categories(), formdata=None)
+    form.category_id.data = product.category_id
+    form.price_yuan.data = str(fen_to_yuan(product.price_fen))
+    form.min_order_qty.data = format_quantity(product.min_order_qty)
+    form.qty_step.data = format_quantity(product.qty_step)
+    return form
+
+
+def _render_edit(product, form, stock_form=None):
+    return render_template("catalog/product_form.html", form=form, product=product,
+                           photo_form=PhotoForm(), confirm=ConfirmForm(),
+                           pending=pending_application(product),
+                           ceiling=services.price_ceiling(product),
+                           marks=mark_claims_of_product(product), mark_form=MarkClaimForm(),
+                           stock_form=stock_form or StockAdjustmentForm(formdata=None),
+                           movements=stock.movements(product))
+
+
 @bp.route("/my/products/<int:product_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_product(product_id: int):
     product = services.get_editable_product(actor(), product_id)
-    form = ProductForm(obj=product, categories=services.categories())
     if request.method == "GET":
-        form.category_id.data = product.category_id
-        form.price_yuan.data = str(fen_to_yuan(product.price_fen))
-        form.min_order_qty.data = format_quantity(product.min_order_qty)
-        form.stock.data = format_quantity(product.stock)
+        return _render_edit(product, _product_form(product))
+    form = ProductForm(categories=services.categories())
     if form.validate_on_submit():
         try:
             changed = services.update_product(actor(), product, form.data)
@@ -107,11 +125,7 @@ def edit_product(product_id: int):
         else:
             flash(_("已保存。") if changed else _("没有修改。"), "success")
             return redirect(url_for("catalog.edit_product", product_id=product.id))
-    return render_template("catalog/product_form.html", form=form, product=product,
-                           photo_form=PhotoForm(), confirm=ConfirmForm(),
-                           pending=pending_application(product),
-                           ceiling=services.price_ceiling(product),
-                           marks=mark_claims_of_product(product), mark_form=MarkClaimForm())
+    return _render_edit(product, form)
 
 
 def _listing_action(product_id: int, service, done: str):
@@ -161,3 +175,20 @@ def delete_photo(photo_id: int):
         services.remove_photo(actor(), photo)
         flash(_("照片已删除。"), "success")
     return redirect(url_for("catalog.edit_product", product_id=product_id))
+
+
+@bp.post("/my/products/<int:product_id>/stock")
+@login_required
+def adjust_stock(product_id: int):
+    product = services.get_editable_product(actor(), product_id)
+    form = StockAdjustmentForm()
+    if form.validate_on_submit():
+        try:
+            balance = stock.adjust_stock(actor(), product, form.reason.data, form.quantity.data,
+                                         form.note.data)
+        except Invalid as exc:
+            show_errors(form, exc)
+        else:
+            flash(_("库存已调整为 %(q)s。", q=format_quantity(balance)), "success")
+            return redirect(url_for("catalog.edit_product", product_id=product.id) + "#stock")
+    return _render_edit(product, _product_form(product), stock_form=form), 400

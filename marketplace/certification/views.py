@@ -4,6 +4,7 @@ from flask_login import login_required
 
 from marketplace import uploads
 from marketplace.audit.models import history_of
+from marketplace.buyers.services import buyers_awaiting
 from marketplace.catalog.forms import MarkClaimForm
 from marketplace.catalog.services import get_editable_product
 from marketplace.certification import marks, services
@@ -16,6 +17,7 @@ from marketplace.organisations.services import (
     organisations_awaiting,
     own_organisation,
 )
+from marketplace.permissions import can
 from marketplace.views_common import actor, decide
 
 bp = Blueprint("certification", __name__)
@@ -179,4 +181,5 @@ def queue():
         applications=services.applications_awaiting(actor()),
         mark_claims=marks.mark_claims_awaiting(actor()),
         linkage_changes=linkage_changes_awaiting(actor()),
+        buyers=buyers_awaiting(actor()) if can("buyer.verify", actor()) else [],
     )

@@ -12,7 +12,8 @@ from decimal import Decimal
 from sqlalchemy import func, insert, text
 
 from marketplace.accounts.models import Role, User
-from marketplace.catalog.models import Category, Product
+from marketplace.buyers.models import BuyerProfile, DeliveryAddress
+from marketplace.catalog.models import Category, Product, StockMovement
 from marketplace.certification.models import (
     ApplicationDocument,
     Certificate,
@@ -254,6 +255,9 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
                 "submitted_at": stamp,
             })
     _bulk(Product, product_rows)
+    _bulk(StockMovement, [{"product_id": row["id"], "delta": row["stock"],
+                           "balance": row["stock"], "reason": "initial", "note": "",
+                           "at": stamp} for row in product_rows])
     _bulk(CertificationApplication, app_rows)
     _bulk(ApplicationDocument, doc_rows)
     _bulk(Certificate, cert_rows)
@@ -299,8 +303,22 @@ def _demo_accounts(accounts: Accounts, counties, first_org: int) -> None:
         db.session.add(org)
         db.session.flush()
         buyer_ids.append(org.id)
+        # Canteen budgets of a few hundred thousand to a few million yuan a year; orders
+        # above ¥3,000 wait for the canteen manager's approval.
+        budget = (serial % 5 + 1) * 600_000_00
+        db.session.add(BuyerProfile(
+            organisation_id=org.id, invoice_title=name, tax_number=org.credit_code,
+            approval_threshold_fen=3000_00, annual_food_budget_fen=budget,
+            reserved_share_percent=Decimal(10 + 5 * (serial % 3))))
+        db.session.add(DeliveryAddress(
+            organisation_id=org.id, label="食堂后门" if org_type == "canteen" else "收发室",
+            address=f"许昌市{county.name}{county.townships[0].name}{name}",
+            contact_name="张师傅", contact_phone="13937400000"))
     _user("buyer", "食堂采购员", Role.BUYER, password, organisation_id=buyer_ids[2])
-    _user("approver", "食堂负责人", Role.BUYER_APPROVER, password, organisation_id=buyer_ids[2])
+    approver = _user("approver", "食堂负责人", Role.BUYER_APPROVER, password,
+                     organisation_id=buyer_ids[2])
+    db.session.flush()
+    db.session.get(BuyerProfile, buyer_ids[2]).manager_id = approver.id
     accounts.rows.append(("采购人", "buyer", data.BUYERS[2][1]))
     accounts.rows.append(("审批人", "approver", data.BUYERS[2][1]))
     db.session.commit()

@@ -119,6 +119,11 @@ class Organisation(Stateful, db.Model):
                             "organisation.city_decide", label=_l("核验通过")),
         "city_return": edge({OrgStatus.COUNTY_PASSED}, OrgStatus.RETURNED,
                             "organisation.city_decide", reason=True, label=_l("退回")),
+        # Buyer organisations are verified by the city directly (no county review).
+        "buyer_verify": edge({OrgStatus.SUBMITTED}, OrgStatus.VERIFIED, "buyer.verify",
+                             label=_l("核验通过")),
+        "buyer_return": edge({OrgStatus.SUBMITTED}, OrgStatus.RETURNED, "buyer.verify",
+                             reason=True, label=_l("退回")),
         "suspend": edge({OrgStatus.VERIFIED}, OrgStatus.SUSPENDED, "organisation.suspend",
                         reason=True, label=_l("暂停主体")),
         "reinstate": edge({OrgStatus.SUSPENDED}, OrgStatus.VERIFIED, "organisation.suspend",

@@ -3,9 +3,11 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from marketplace.audit.models import history_of
+from marketplace.buyers.services import decide_buyer
 from marketplace.catalog import services as catalog
 from marketplace.errors import Invalid
 from marketplace.forms import ConfirmForm, DecisionForm, show_errors
+from marketplace.orders.services import producer_rating
 from marketplace.organisations import services
 from marketplace.organisations.forms import OrganisationForm
 from marketplace.views_common import actor
@@ -68,6 +70,8 @@ ORGANISATION_EVENTS = {
     "county_return": lambda a, o, reason: services.review_organisation(a, o, False, reason),
     "city_verify": lambda a, o, reason: services.decide_organisation(a, o, True, reason),
     "city_return": lambda a, o, reason: services.decide_organisation(a, o, False, reason),
+    "buyer_verify": lambda a, o, reason: decide_buyer(a, o, True, reason),
+    "buyer_return": lambda a, o, reason: decide_buyer(a, o, False, reason),
     "suspend": services.suspend_organisation,
     "reinstate": services.reinstate_organisation,
 }
@@ -115,5 +119,7 @@ def decide_linkage(change_id: int):
 @bp.get("/producers/<int:org_id>")
 def public_page(org_id: int):
     org = services.get_public_producer(org_id)
+    average, count = producer_rating(org.id)
     return render_template("organisations/public.html", org=org,
-                           products=catalog.producer_products_on_sale(org))
+                           products=catalog.producer_products_on_sale(org),
+                           rating_average=average, rating_count=count)

@@ -6,8 +6,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from marketplace.catalog.models import MARKS, Product, ProductStatus
-from marketplace.organisations.models import Organisation, OrgStatus
+from marketplace.catalog.models import MARKS, Product
+from marketplace.organisations.models import Organisation
 from marketplace.search.lexicon import keywords_for, pinyin_terms
 
 # Indexed words for each mark, in Chinese whatever the reader's language (绿色 面粉 finds it).
@@ -45,15 +45,6 @@ class ProductDocument:
     price_fen: int = 0
     valid_from: date = date.min
     valid_until: date = date.min
-
-
-def is_listable(product: Product, today: date) -> bool:
-    """Could this product be on sale now or later without another decision?"""
-    return (
-        product.status == ProductStatus.ACTIVE
-        and product.organisation.status == OrgStatus.VERIFIED
-        and any(c.is_current(today) for c in product.certificates)
-    )
 
 
 def document_for(product: Product, today: date) -> ProductDocument:

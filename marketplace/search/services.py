@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, selectinload
 
+from marketplace.catalog.availability import is_listable
 from marketplace.catalog.models import MARKS, Product
 from marketplace.catalog.queries import on_sale_products
 from marketplace.catalog.services import categories as catalog_categories
@@ -22,12 +23,7 @@ from marketplace.organisations.models import Organisation
 from marketplace.places.queries import all_counties
 from marketplace.search import index
 from marketplace.search import sync as _sync  # noqa: F401 - registers the session hooks
-from marketplace.search.documents import (
-    PRICE_BUCKETS,
-    document_for,
-    is_listable,
-    load_products,
-)
+from marketplace.search.documents import PRICE_BUCKETS, document_for, load_products
 from marketplace.search.lexicon import query_words
 from marketplace.search.models import SearchBacklog
 

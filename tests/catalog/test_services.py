@@ -70,13 +70,17 @@ def test_producer_cannot_edit_another_organisations_product(db, places, producer
 
 def test_price_and_stock_edits_are_recorded_but_keep_certificate(db, places, producer,
                                                                 producer_org):
+    from marketplace.catalog import stock
+
     product = make_certified_product(producer_org, places.starch)
     services.update_product(producer, product,
-                            product_data(places.starch, price_yuan="30", stock="80"))
-    assert product.is_on_sale(today())
+                            product_data(places.starch, price_yuan="30", stock="5"))
+    assert product.stock == 100  # the edit form does not overwrite stock
+    stock.adjust_stock(producer, product, "recount", "80", "月末盘点")
+    assert product.is_on_sale(today()) and product.stock == 80
     reasons = {e.action: e.reason for e in history_of(product)}
     assert reasons["product.price_fen_changed"] == "28.50 → 30.00"
-    assert reasons["product.stock_changed"] == "100 → 80"
+    assert reasons["product.stock_adjusted"] == "盘点 -20 → 80 月末盘点"
 
 
 def test_renaming_certified_product_sends_it_back_for_review(db, places, producer, producer_org):
