@@ -66,6 +66,17 @@ class Config:
     SEARCH_PAGE_SIZE = _int("SEARCH_PAGE_SIZE", 20)
     SEARCH_WRITE_TIMEOUT = float(os.environ.get("SEARCH_WRITE_TIMEOUT", "60"))
 
+    # Responses are compressed by the app (brotli or gzip), except pages that carry a CSRF
+    # token (see web._compress_if_safe); static files are served under content-hashed names
+    # (`flask digest compile`) with a year's cache lifetime.
+    COMPRESS_REGISTER = False
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_ALGORITHM_STREAMING = ["br", "deflate"]
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "text/javascript", "application/javascript",
+                          "application/json", "image/svg+xml", "text/plain"]
+    FLASK_STATIC_DIGEST_COMPRESSION = []  # no .gz/.br copies: the app compresses on the fly
+    STATIC_MAX_AGE = 365 * 24 * 3600
+
     BABEL_DEFAULT_LOCALE = "zh"
     LANGUAGES = {"zh": "中文", "en": "English"}
     BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "marketplace" / "translations")

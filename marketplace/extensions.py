@@ -1,9 +1,11 @@
 """The Flask extensions, created unbound and initialised in create_app."""
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_static_digest import FlaskStaticDigest
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 
@@ -21,3 +23,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+compress = Compress()
+static_digest = FlaskStaticDigest()

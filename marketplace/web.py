@@ -1,9 +1,19 @@
 """Web plumbing shared by every blueprint: locale, login, headers, errors, template helpers."""
 
+import re
 import sqlite3
 
 import flask_babel
-from flask import Flask, g, has_request_context, jsonify, render_template, request, session
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+    session,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -12,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from marketplace import clock, money, permissions
 from marketplace.errors import DomainError
-from marketplace.extensions import db, login_manager
+from marketplace.extensions import compress, db, login_manager
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -60,6 +70,41 @@ def _security_headers(response):
     return response
 
 
+DIGESTED = re.compile(r"-[0-9a-f]{32}\.[a-z0-9]+$")
+
+
+def _compress_if_safe(response):
+    """Compress, except an HTML page that carries a CSRF token.
+
+    Compressing a secret beside text an attacker can reflect (a search query) leaks the
+    secret through the response size (BREACH). Public pages carry no token and are
+    compressed; forms keep their token uncompressed. Static files are always compressed.
+    """
+    if response.mimetype == "text/html" and "csrf_token" in g:
+        response.vary.add("Accept-Encoding")
+        return response
+    if response.is_streamed and request.endpoint == "static":
+        # A static file is small: read it whole (the file is closed with the response)
+        # rather than stream-compress it, which would leave the file open.
+        response.direct_passthrough = False
+        response.make_sequence()
+    return compress.after_request(response)
+
+
+def _send_file_max_age(filename: str | None) -> int | None:
+    """A year for content-hashed static names (they never change); revalidate the rest."""
+    if filename and DIGESTED.search(filename):
+        return current_app.config["STATIC_MAX_AGE"]
+    return None
+
+
+def _immutable_static(response):
+    if request.endpoint == "static" and response.cache_control.max_age:
+        response.cache_control.immutable = True
+        response.cache_control.public = True
+    return response
+
+
 def _template_globals():
     from marketplace.notices.services import unread_count
     from marketplace.orders.cart import cart_size
@@ -83,7 +128,11 @@ def init_app(app: Flask) -> None:
     # The locale is per request; an app context shared by several requests (tests, CLI) must
     # not carry the previous request's language.
     app.before_request(flask_babel.refresh)
+    # after_request functions run in reverse order of registration: compression last.
+    app.after_request(_compress_if_safe)
     app.after_request(_security_headers)
+    app.after_request(_immutable_static)
+    app.get_send_file_max_age = _send_file_max_age
     app.context_processor(_template_globals)
     app.jinja_env.filters["yuan"] = money.format_yuan
     app.jinja_env.filters["qty"] = money.format_quantity
