@@ -25,15 +25,17 @@ def create_app(config=None) -> Flask:
 
 
 def trust_proxies(app: Flask) -> None:
-    """Read the client's address, scheme and host from the PROXY_COUNT proxies in front.
+    """Read the client's address and scheme from the PROXY_COUNT proxies in front.
 
     Only the last PROXY_COUNT entries of X-Forwarded-For are believed: with 0 (the default)
-    a forged header changes nothing, so the login throttle cannot be dodged with it.
+    a forged header changes nothing, so the login throttle cannot be dodged with it. The host
+    is not taken from X-Forwarded-Host (a proxy that does not overwrite it would pass a
+    client's value through); the proxy passes the Host header instead.
     """
     count = app.config["PROXY_COUNT"]
     if count:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count,
-                                x_prefix=count)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0,
+                                x_prefix=0)
 
 
 def register_extensions(app: Flask) -> None:

@@ -52,7 +52,7 @@ class Config:
     # for review (the reviewers' test: not above the local market); a cut never does.
     CERT_PRICE_MARGIN_PERCENT = _int("CERT_PRICE_MARGIN_PERCENT", 20)
 
-    # How many reverse proxies in front of the app set X-Forwarded-For/-Proto/-Host/-Prefix.
+    # How many reverse proxies in front of the app set X-Forwarded-For and -Proto.
     # 0 trusts none of these headers (a client could forge them); behind one nginx, 1.
     PROXY_COUNT = _int("PROXY_COUNT", 0)
 
