@@ -1,6 +1,7 @@
 """许农优品: the consumption-assistance marketplace of Xuchang."""
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from marketplace.config import BASE_DIR, load_config
 from marketplace.params import BoundedIntConverter
@@ -14,12 +15,27 @@ def create_app(config=None) -> Flask:
         instance_path=str(BASE_DIR / "instance"),
     )
     app.config.from_mapping(load_config(config))
+    trust_proxies(app)
     app.url_map.converters["int"] = BoundedIntConverter
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Read the client's address and scheme from the PROXY_COUNT proxies in front.
+
+    Only the last PROXY_COUNT entries of X-Forwarded-For are believed: with 0 (the default)
+    a forged header changes nothing, so the login throttle cannot be dodged with it. The host
+    is not taken from X-Forwarded-Host (a proxy that does not overwrite it would pass a
+    client's value through); the proxy passes the Host header instead.
+    """
+    count = app.config["PROXY_COUNT"]
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0,
+                                x_prefix=0)
 
 
 def register_extensions(app: Flask) -> None:

@@ -9,6 +9,13 @@ from marketplace.errors import Invalid
 from marketplace.forms import DecisionForm, show_errors
 
 
+def client_address() -> str:
+    """The client's address: the peer, or what the trusted proxies said (PROXY_COUNT)."""
+    from flask import request
+
+    return request.remote_addr or "unknown"
+
+
 def actor():
     """The logged-in user as a plain object for services (not the request proxy)."""
     return current_user._get_current_object()

@@ -50,10 +50,24 @@ def _sqlite_pragmas(dbapi_connection, _record):
         cursor.close()
 
 
-def _load_user(user_id: str):
+SESSION_ID = re.compile(r"^(\d{1,10}):(\d{1,10})$")
+
+
+def _load_user(session_id: str):
+    """The user of a session or remember cookie "id:version", if that version is current.
+
+    Logging out or changing the password raises the user's version, which ends every
+    session and remember cookie issued before.
+    """
     from marketplace.accounts.models import User
 
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    match = SESSION_ID.match(session_id or "")
+    if not match:
+        return None
+    user = db.session.get(User, int(match.group(1))) if int(match.group(1)) < 2**31 else None
+    if user is None or user.session_version != int(match.group(2)):
+        return None
+    return user
 
 
 def _security_headers(response):

@@ -3,7 +3,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 
+from marketplace.accounts.forms import PASSWORD_HINT
 from marketplace.accounts.models import Role
+from marketplace.accounts.passwords import MAX_LENGTH
 from marketplace.forms import choices, optional_int
 from marketplace.places.queries import all_counties
 
@@ -11,7 +13,8 @@ from marketplace.places.queries import all_counties
 class UserForm(FlaskForm):
     username = StringField(_l("用户名"), validators=[DataRequired(), Length(min=3, max=40)])
     display_name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=80)])
-    password = PasswordField(_l("初始密码"), validators=[DataRequired(), Length(min=8, max=200)])
+    password = PasswordField(_l("初始密码"), validators=[DataRequired(), Length(max=MAX_LENGTH)],
+                             description=PASSWORD_HINT)
     role = SelectField(_l("角色"))
     county_id = SelectField(_l("所属县区（县级审核人员）"), coerce=optional_int,
                             validate_choice=False)

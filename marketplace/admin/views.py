@@ -115,6 +115,18 @@ def toggle_user(user_id: int):
     return redirect(url_for("admin.user_list"))
 
 
+@bp.post("/users/<int:user_id>/reset-password")
+@login_required
+def reset_user_password(user_id: int):
+    """Issue a one-time reset link; this response is the only place it is ever shown."""
+    user = accounts.get_user(user_id)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("admin.user_list"))
+    token, reset = accounts.issue_password_reset(actor(), user)
+    link = url_for("accounts.reset_password", token=token, _external=True)
+    return render_template("admin/password_reset.html", user=user, link=link, reset=reset)
+
+
 @bp.get("/audit")
 @login_required
 def audit_log():

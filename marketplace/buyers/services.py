@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts.models import Role, User
-from marketplace.accounts.services import _new_user
+from marketplace.accounts.services import _new_user, admit_registration
 from marketplace.audit.models import record
 from marketplace.buyers.models import DEFAULT_RESERVED_SHARE, BuyerProfile, DeliveryAddress
 from marketplace.errors import Invalid, InvalidTransition, NotFound
@@ -68,12 +68,18 @@ def _clean_organisation(data: dict) -> tuple[dict, dict]:
     return values, errors
 
 
-@use_case(None)
-def register_buyer(data: dict) -> User:
+def register_buyer(data: dict, ip: str) -> User:
     """A buyer's manager registers the organisation and their own account in one step.
 
-    The organisation waits for the city's verification before anyone in it can order.
+    Throttled per address like every registration; the organisation then waits for the
+    city's verification before anyone in it can order.
     """
+    admit_registration(ip)
+    return _register_buyer(data)
+
+
+@use_case(None)
+def _register_buyer(data: dict) -> User:
     values, errors = _clean_organisation(data)
     profile_values, profile_errors = _clean_settings(data)
     errors.update(profile_errors)

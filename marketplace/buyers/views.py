@@ -7,7 +7,7 @@ from marketplace.buyers.forms import AddressForm, BuyerRegistrationForm, MemberF
 from marketplace.errors import Invalid
 from marketplace.forms import ConfirmForm, show_errors
 from marketplace.money import fen_to_yuan
-from marketplace.views_common import actor
+from marketplace.views_common import actor, client_address
 
 bp = Blueprint("buyers", __name__)
 
@@ -19,7 +19,7 @@ def register():
     form = BuyerRegistrationForm()
     if form.validate_on_submit():
         try:
-            manager = services.register_buyer(form.data)
+            manager = services.register_buyer(form.data, client_address())
         except Invalid as exc:
             show_errors(form, exc)
         else:
