@@ -82,6 +82,9 @@ class Config:
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search-index"))
     SEARCH_PAGE_SIZE = _int("SEARCH_PAGE_SIZE", 20)
     SEARCH_WRITE_TIMEOUT = float(os.environ.get("SEARCH_WRITE_TIMEOUT", "60"))
+    # Seconds of recent changes every replay looks at again (a transaction that took its
+    # change id before another one but committed after it is still applied).
+    SEARCH_REPLAY_OVERLAP = _int("SEARCH_REPLAY_OVERLAP", 60)
 
     # Responses are compressed by the app (brotli or gzip), except pages that carry a CSRF
     # token (see web._compress_if_safe); static files are served under content-hashed names

@@ -1,5 +1,8 @@
 """Producers manage listings; visitors browse what is on sale today."""
 
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func
@@ -7,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from marketplace import uploads
 from marketplace.audit.models import record
+from marketplace.catalog import readmodel
 from marketplace.catalog.models import (
     CERTIFIED_FIELDS,
     FROZEN_IN_REVIEW,
@@ -231,26 +235,58 @@ def can_see_photo(actor, stored_name: str) -> bool:
     return photo.product.is_on_sale(today()) or can("product.read_private", actor, photo.product)
 
 
-def browse_catalogue(*, county_id=None, category_id=None, page=1, per_page=24, total=None):
+@dataclass
+class CataloguePage:
+    """One page of the catalogue, shaped like Flask-SQLAlchemy's Pagination for templates."""
+
+    items: list[Product]
+    page: int
+    per_page: int
+    total: int
+    grid: dict = dataclass_field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def browse_catalogue(*, county_id=None, category_id=None, page=1, per_page=24) -> CataloguePage:
     """The public catalogue: products on sale today, filterable, newest first.
 
-    Pass `total` when the caller already counted (from on_sale_grid) to skip a count query.
+    Which ids are on which page comes from the read model's cached listing (readmodel.py),
+    so a deep page costs what page 1 costs; the products shown are then loaded by primary
+    key and re-checked against the on-sale rule.
     """
-    query = on_sale_products(today()).options(
-        selectinload(Product.photos),
-        selectinload(Product.organisation).selectinload(Organisation.county),
-        selectinload(Product.certificates),
-    )
-    if county_id:
-        query = query.where(Organisation.county_id == county_id)
-    if category_id:
-        query = query.where(Product.category_id == category_id)
-    query = query.order_by(Product.id.desc())
-    result = db.paginate(query, page=page, per_page=per_page, error_out=False,
-                         count=total is None)
-    if total is not None:
-        result.total = total
-    return result
+    day = today()
+    listing = readmodel.listing(day)
+    ids = listing.ids_for(county_id, category_id)
+    start = (page - 1) * per_page
+    page_ids = list(ids[start:start + per_page])
+    products = []
+    if page_ids:
+        query = on_sale_products(day).where(Product.id.in_(page_ids)).options(
+            selectinload(Product.photos), selectinload(Product.category),
+            selectinload(Product.organisation).selectinload(Organisation.county),
+        )
+        found = {p.id: p for p in db.session.scalars(query)}
+        products = [found[i] for i in page_ids if i in found]
+    return CataloguePage(products, page, per_page, len(ids), listing.grid)
 
 
 def producer_products_on_sale(org: Organisation) -> list[Product]:

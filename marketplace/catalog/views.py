@@ -15,7 +15,7 @@ from flask_login import login_required
 from marketplace import uploads
 from marketplace.catalog import services, stock
 from marketplace.catalog.forms import MarkClaimForm, PhotoForm, ProductForm, StockAdjustmentForm
-from marketplace.catalog.queries import category_facets, county_facets, grid_total, on_sale_grid
+from marketplace.catalog.queries import category_facets, county_facets
 from marketplace.certification.marks import approved_claims, mark_claims_of_product
 from marketplace.certification.services import pending_application
 from marketplace.clock import today
@@ -34,15 +34,13 @@ bp = Blueprint("catalog", __name__)
 @bp.get("/products")
 def catalogue():
     county_id, category_id = int_arg("county"), int_arg("category")
-    grid = on_sale_grid(today())
     page = services.browse_catalogue(
         county_id=county_id, category_id=category_id, page=page_arg(),
         per_page=current_app.config["CATALOGUE_PAGE_SIZE"],
-        total=grid_total(grid, county_id, category_id),
     )
     return render_template(
         "catalog/catalogue.html", page=page, county_id=county_id, category_id=category_id,
-        counties=county_facets(grid), categories=category_facets(grid),
+        counties=county_facets(page.grid), categories=category_facets(page.grid),
     )
 
 

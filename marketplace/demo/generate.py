@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, text
 
 from marketplace.accounts.models import Role, User
 from marketplace.buyers.models import BuyerProfile, DeliveryAddress
+from marketplace.catalog import readmodel
 from marketplace.catalog.models import Category, Product, StockMovement
 from marketplace.certification.models import (
     ApplicationDocument,
@@ -266,6 +267,9 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
     db.session.commit()
     if with_accounts:
         _demo_accounts(accounts, counties, first_org)
+    # Bulk inserts bypass the session hooks: derive the catalogue's read model once.
+    readmodel.rebuild(db.session)
+    db.session.commit()
     return accounts
 
 

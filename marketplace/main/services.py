@@ -2,9 +2,8 @@
 
 from sqlalchemy import func, text
 
-from marketplace.catalog.queries import county_facets, grid_total, on_sale_grid
+from marketplace.catalog.queries import county_facets, grid_total
 from marketplace.catalog.services import browse_catalogue
-from marketplace.clock import today
 from marketplace.extensions import db
 from marketplace.organisations.models import Organisation, OrgKind, OrgStatus
 
@@ -20,12 +19,12 @@ def home_figures(grid: dict) -> dict:
 
 
 def home_page() -> dict:
-    """Everything the home page shows, from one scan of what is on sale."""
-    grid = on_sale_grid(today())
+    """Everything the home page shows, from the catalogue's cached listing."""
+    page = browse_catalogue(per_page=8)
     return {
-        "stats": home_figures(grid),
-        "products": browse_catalogue(per_page=8, total=grid_total(grid)).items,
-        "counties": county_facets(grid),
+        "stats": home_figures(page.grid),
+        "products": page.items,
+        "counties": county_facets(page.grid),
     }
 
 

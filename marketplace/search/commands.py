@@ -3,6 +3,8 @@
 import click
 from flask.cli import with_appcontext
 
+from marketplace.extensions import db
+from marketplace.search import changelog
 from marketplace.search.services import check_index, index_exists, reindex_all
 
 
@@ -33,3 +35,13 @@ def check(repair: bool):
                f"stale {len(result.stale)}" + (" (repaired)" if repair and not result.ok else ""))
     if not result.ok and not repair:
         raise SystemExit(1)
+
+
+@search.command("prune")
+@click.option("--days", default=7, show_default=True, help="Keep this many days of changes.")
+@with_appcontext
+def prune(days: int):
+    """Delete old entries of the change log (hosts further behind will rebuild)."""
+    removed = changelog.prune(db.session, days)
+    db.session.commit()
+    click.echo(f"Pruned {removed} changes older than {days} days.")

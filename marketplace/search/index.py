@@ -188,16 +188,17 @@ def _fields(doc: ProductDocument) -> dict:
     }
 
 
-def apply_changes(path: str, documents: list[ProductDocument], removed_ids: list[int],
-                  timeout: float = WRITE_LOCK_TIMEOUT) -> None:
-    """Add or replace `documents` and delete `removed_ids`, in one commit.
+def apply_changes(path: str, load, timeout: float = WRITE_LOCK_TIMEOUT) -> None:
+    """Take the write lock, then `load()` -> (documents, removed ids) and write them at once.
 
-    Waits up to `timeout` seconds for another writer's lock; raises if it cannot get it.
+    The documents are read from the database while the lock is held, so of two workers
+    writing the same product the one that writes last also read last: an older read can
+    never overwrite a newer one. Waits up to `timeout` seconds for another writer's lock;
+    raises if it cannot get it.
     """
-    if not documents and not removed_ids:
-        return
     writer = _index(path).writer(timeout=timeout, delay=0.05)
     try:
+        documents, removed_ids = load()
         for product_id in removed_ids:
             writer.delete_by_term("id", str(product_id))
         for doc in documents:

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from marketplace.catalog.availability import is_listable
@@ -21,11 +21,10 @@ from marketplace.clock import today
 from marketplace.extensions import db
 from marketplace.organisations.models import Organisation
 from marketplace.places.queries import all_counties
-from marketplace.search import index
+from marketplace.search import changelog, index
 from marketplace.search import sync as _sync  # noqa: F401 - registers the session hooks
 from marketplace.search.documents import PRICE_BUCKETS, document_for, load_products
 from marketplace.search.lexicon import query_words
-from marketplace.search.models import SearchBacklog
 
 log = logging.getLogger(__name__)
 MAX_QUERY = 100  # characters of a query that are looked at
@@ -65,42 +64,59 @@ def _documents(session: Session, ids=None):
             yield document_for(product, day)
 
 
-def refresh_products(session: Session, product_ids) -> None:
-    """Write the current state of these products, and of any backlog, to the index.
+def _write(session: Session, ids: set[int]) -> None:
+    """Rewrite these products' documents from the database (delete the unlisted ones)."""
 
-    Runs after the database commit. On failure the ids go to the backlog rather than being
-    lost; the database change itself stands either way.
+    def load():
+        documents = list(_documents(session, ids))
+        removed = ids - {doc.id for doc in documents}  # off sale now, or deleted
+        return documents, sorted(removed)
+
+    index.apply_changes(index_path(), load, timeout=current_app.config["SEARCH_WRITE_TIMEOUT"])
+
+
+def catch_up() -> int:
+    """Apply the changes this host's index has not seen yet; returns how many were applied.
+
+    Runs after every local commit and before every search. If the index lock cannot be had
+    in time, the changes simply stay pending in the log for the next call: nothing is lost.
     """
-    backlog = set(session.scalars(select(SearchBacklog.product_id)))
-    ids = set(product_ids) | backlog
-    documents = list(_documents(session, ids))
-    removed = ids - {doc.id for doc in documents}  # off sale now, or deleted from the database
-    try:
-        index.apply_changes(index_path(), documents, sorted(removed),
-                            timeout=current_app.config["SEARCH_WRITE_TIMEOUT"])
-    except Exception:
-        log.exception("search index update failed; products %s kept in the backlog", sorted(ids))
-        _keep_in_backlog(session, ids - backlog)
-        return
-    if backlog:
-        session.execute(delete(SearchBacklog).where(SearchBacklog.product_id.in_(backlog)))
-        session.commit()
-
-
-def _keep_in_backlog(session: Session, ids) -> None:
-    for product_id in ids:
-        session.merge(SearchBacklog(product_id=product_id))
-    session.commit()
+    path = index_path()
+    with Session(bind=db.engine) as session:
+        rows, rebuild_needed = changelog.pending(session, path)
+        any_product = session.scalar(select(Product.id).limit(1)) is not None
+    if rebuild_needed:
+        if index.exists(path) or any_product:
+            (log.warning if index.exists(path) else log.info)(
+                "search index at %s has no usable replay cursor; rebuilding", path)
+            count, _seconds = reindex_all()
+            return count
+        return 0
+    if not rows:
+        return 0
+    with Session(bind=db.engine) as session:
+        try:
+            _write(session, {pid for _cid, pid in rows})
+        except Exception:
+            log.exception("search index update failed; %s changes stay pending", len(rows))
+            return 0
+    changelog.mark_applied(path, [cid for cid, _pid in rows])
+    return len(rows)
 
 
 def reindex_all() -> tuple[int, float]:
-    """Rebuild the whole index from the database; returns (documents, seconds)."""
+    """Rebuild the whole index from the database; returns (documents, seconds).
+
+    The cursor is set to the last change logged before reading started, so whatever
+    commits while the rebuild reads is replayed afterwards.
+    """
     started = time.perf_counter()
+    path = index_path()
     with Session(bind=db.engine) as session:
-        count = index.rebuild(index_path(), _documents(session),
+        through = changelog.latest_change(session)
+        count = index.rebuild(path, _documents(session),
                               timeout=current_app.config["SEARCH_WRITE_TIMEOUT"])
-        session.execute(delete(SearchBacklog))  # a rebuild covers everything
-        session.commit()
+    changelog.reset_cursor(path, through)
     return count, time.perf_counter() - started
 
 
@@ -127,12 +143,13 @@ def check_index(repair: bool = False) -> IndexCheck:
                          if (stored[i]["name"], stored[i]["price_fen"]) != listable[i]),
         )
         if repair and not result.ok:
-            refresh_products(session, set(result.missing + result.extra + result.stale))
+            _write(session, set(result.missing + result.extra + result.stale))
     return result
 
 
 def index_exists() -> bool:
-    return index.exists(index_path())
+    """An index with this code's schema and a replay cursor (else it must be rebuilt)."""
+    return index.exists(index_path()) and changelog.read_cursor(index_path()) is not None
 
 
 def _labels() -> dict[str, dict[str, str]]:
@@ -176,6 +193,7 @@ def _on_sale_in_order(ids: list[int]) -> list[Product]:
 def search_products(text: str = "", *, county_id=None, category_id=None, marks=(), price=None,
                     sort="relevance", page=1, per_page=20) -> SearchPage:
     """Search what is on sale today. Any text is safe: it is segmented, never parsed."""
+    catch_up()
     text = (text or "").strip()[:MAX_QUERY]
     words = query_words(text)
     request = index.SearchRequest(
@@ -201,4 +219,5 @@ def search_products(text: str = "", *, county_id=None, category_id=None, marks=(
 
 
 def suggestions(prefix: str, limit: int = 8) -> list[str]:
+    catch_up()
     return index.suggest(index_path(), (prefix or "")[:MAX_QUERY], today(), limit)
