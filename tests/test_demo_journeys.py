@@ -252,3 +252,59 @@ def test_the_demo_gives_each_reviewer_something_to_review(demo):
     admin_queue = text(logged_in(demo, "admin").get("/review"))
     for empty in ("没有待处理的主体", "没有待处理的申请", "没有待处理的标识申请"):
         assert empty not in admin_queue, empty
+
+
+EVENT = re.compile(r'name="event" value="([a-z_]+)"')
+QUEUE_LINK = re.compile(r'href="(/(?:applications|organisations|marks|linkage-changes)/\d+)"')
+
+
+def _press_first_button(client, path: str, who: str) -> str:
+    page = text(client.get(path))
+    events = EVENT.findall(page)
+    assert events, f"{who}: no decision on {path}"
+    response = post_form(client, f"{path}/decide", {"event": events[0], "reason": "演示审核"},
+                         page=path)
+    assert response.status_code == 302, f"{who}: {events[0]} on {path}: {text(response)[:400]}"
+    return events[0]
+
+
+def test_the_buttons_demo_users_see_work_on_demo_data(demo, caplog):
+    """The first item of every queue section, decided with the first button the reviewer is
+    offered; a demo certificate suspended and reinstated; a demo listing edited."""
+    caplog.set_level(logging.WARNING)
+    pressed = []
+    for username in ("officer-411081", "admin"):
+        client = logged_in(demo, username)
+        firsts = {}
+        for path in QUEUE_LINK.findall(text(client.get("/review"))):
+            firsts.setdefault(path.split("/")[1], path)
+        assert len(firsts) == (4 if username != "admin" else 3), firsts
+        pressed += [(username, _press_first_button(client, path, username))
+                    for path in firsts.values()]
+    assert ("admin", "city_approve") in pressed and ("officer-411081", "county_approve") in pressed
+
+    admin = logged_in(demo, "admin")
+    with database(demo) as session:
+        certificate = session.scalar(db.select(Certificate).where(
+            Certificate.with_effective_status("valid", today())).order_by(Certificate.id))
+        certificate_id, product_id = certificate.id, certificate.product_id
+    path = f"/admin/certificates/{certificate_id}"
+    for event in ("suspend", "reinstate"):
+        response = post_form(admin, f"{path}/decide", {"event": event, "reason": "演示"}, page=path)
+        assert response.status_code == 302, text(response)
+    assert demo.test_client().get(f"/products/{product_id}").status_code == 200
+
+    producer = logged_in(demo, "producer")
+    with database(demo) as session:
+        org_id = session.scalar(db.select(User).where(User.username == "producer")).organisation_id
+        product = session.scalar(db.select(Product).where(
+            Product.organisation_id == org_id, Product.status == "active").order_by(Product.id))
+        form = {"name": product.name, "category_id": product.category_id,
+                "specification": product.specification, "origin": product.origin,
+                "unit": product.unit, "price_yuan": f"{(product.price_fen - 10) / 100:.2f}",
+                "min_order_qty": "1", "stock": "50", "annual_supply_capacity": "20 吨",
+                "description": product.description}
+    response = post_form(producer, f"/my/products/{product.id}/edit", form)
+    assert response.status_code == 302, text(response)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
