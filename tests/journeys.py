@@ -28,6 +28,20 @@ def browser(app, username: str):
     return client
 
 
+class People(dict):
+    """Logged-in clients by username, each logging in when first used (logins cost a
+    password hash)."""
+
+    def __init__(self, app):
+        super().__init__()
+        take_turns(app)
+        self.app = app
+
+    def __missing__(self, username: str):
+        self[username] = browser(self.app, username)
+        return self[username]
+
+
 def text(response) -> str:
     return response.get_data(as_text=True)
 

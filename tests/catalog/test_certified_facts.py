@@ -7,7 +7,7 @@ from marketplace.catalog import services
 from marketplace.catalog.models import Category, Product
 from marketplace.certification.models import Certificate, CertificationApplication
 from tests.factories import make_certified_product, product_data
-from tests.journeys import apply, browser, decide, edit_product, take_turns, text
+from tests.journeys import People, apply, decide, edit_product, text
 
 OYSTER = {"name": "平菇", "specification": "鲜品，一级", "origin": "许昌市禹州市方山镇",
           "unit": "斤", "price_yuan": "6.10"}
@@ -25,12 +25,15 @@ def fungi(db, places):
 
 
 @pytest.fixture
-def oyster(app, db, fungi, producer, producer_org):
+def people(app, producer):
+    return People(app)
+
+
+@pytest.fixture
+def oyster(db, fungi, people, producer, producer_org):
     """平菇 at ¥6.10/斤 with a certification application waiting for the county."""
-    take_turns(app)
     product = services.create_product(producer, producer_org, product_data(fungi, **OYSTER))
-    farmer = browser(app, "farmer")
-    assert apply(farmer, product.id).status_code == 302
+    assert apply(people["farmer"], product.id).status_code == 302
     return product
 
 
@@ -48,13 +51,12 @@ def reread(db, product) -> Product:
     return db.session.get(Product, product.id)
 
 
-def test_renaming_a_pending_oyster_mushroom_into_a_truffle_is_refused(app, db, oyster, officer,
+def test_renaming_a_pending_oyster_mushroom_into_a_truffle_is_refused(db, people, oyster, officer,
                                                                       admin):
     """The issue's case: 平菇 ¥6.10/斤 renamed to 进口有机黑松露 from 法国 at ¥980/盒 while in
     review. The edit is refused with a message, nothing changes, and the certificate the city
     then issues is for 平菇 at ¥6.10/斤."""
-    farmer = browser(app, "farmer")
-    response = edit_product(farmer, oyster.id, form_of(oyster, **TRUFFLE))
+    response = edit_product(people["farmer"], oyster.id, form_of(oyster, **TRUFFLE))
     assert response.status_code == 200 and FROZEN_MESSAGE in text(response)
     assert 'value="进口有机黑松露"' in text(response)  # what was typed is kept on the form
     product = reread(db, oyster)
@@ -63,15 +65,15 @@ def test_renaming_a_pending_oyster_mushroom_into_a_truffle_is_refused(app, db, o
 
     application = CertificationApplication.query.one()
     path = f"/applications/{application.id}"
-    assert decide(browser(app, "officer"), path, "county_pass").status_code == 302
-    assert decide(browser(app, "admin"), path, "city_approve").status_code == 302
+    assert decide(people["officer"], path, "county_pass").status_code == 302
+    assert decide(people["admin"], path, "city_approve").status_code == 302
     certificate = Certificate.query.one()
     assert (certificate.certified_name, certificate.certified_origin, certificate.certified_unit,
             certificate.certified_price_fen) == ("平菇", "许昌市禹州市方山镇", "斤", 610)
 
 
-def test_each_reviewed_fact_is_frozen_while_in_review(app, db, oyster, fungi, places):
-    farmer = browser(app, "farmer")
+def test_each_reviewed_fact_is_frozen_while_in_review(db, people, oyster, fungi, places):
+    farmer = people["farmer"]
     reviewed = {"name": "平菇", "specification": "鲜品，一级", "origin": "许昌市禹州市方山镇",
                 "unit": "斤", "category_id": fungi.id}
     for field, value in [("name", "香菇"), ("specification", "干品"), ("origin", "许昌市鄢陵县"),
@@ -83,27 +85,26 @@ def test_each_reviewed_fact_is_frozen_while_in_review(app, db, oyster, fungi, pl
         assert (product.facts(), product.price_fen) == (reviewed, 610), field
 
 
-def test_stock_and_description_may_change_while_in_review(app, db, oyster):
-    response = edit_product(browser(app, "farmer"), oyster.id,
+def test_stock_and_description_may_change_while_in_review(db, people, oyster):
+    response = edit_product(people["farmer"], oyster.id,
                             form_of(oyster, stock="35.5", description="今早采摘"))
     assert response.status_code == 302
     product = reread(db, oyster)
     assert str(product.stock) == "35.500" and product.description == "今早采摘"
 
 
-def test_after_withdrawing_the_application_the_listing_can_change(app, db, oyster):
-    farmer = browser(app, "farmer")
+def test_after_withdrawing_the_application_the_listing_can_change(db, people, oyster):
+    farmer = people["farmer"]
     application = CertificationApplication.query.one()
     assert decide(farmer, f"/applications/{application.id}", "withdraw").status_code == 302
     assert edit_product(farmer, oyster.id, form_of(oyster, price_yuan="6.50")).status_code == 302
     assert reread(db, oyster).price_fen == 650
 
 
-def test_a_producer_cannot_tick_a_quality_mark(app, client, db, places, producer, producer_org):
+def test_a_producer_cannot_tick_a_quality_mark(client, db, people, places, producer_org):
     """The mark switches are gone from the form; posting them changes nothing."""
-    take_turns(app)
     product = make_certified_product(producer_org, places.starch)
-    farmer = browser(app, "farmer")
+    farmer = people["farmer"]
     form_page = text(farmer.get(f"/my/products/{product.id}/edit"))
     for mark in ("green_food", "organic", "geo_indication"):
         assert f'name="{mark}"' not in form_page

@@ -9,15 +9,14 @@ from marketplace.catalog.models import Product
 from marketplace.certification.models import MarkClaim
 from tests.factories import make_certified_product, make_producer, make_user
 from tests.helpers import pdf_bytes, post_form
-from tests.journeys import browser, decide, take_turns, text
+from tests.journeys import People, browser, decide, text
 
 BADGE = '<span class="mark">有机</span>'
 
 
 @pytest.fixture
-def people(app, places, producer, officer, other_officer, admin):
-    take_turns(app)
-    return {name: browser(app, name) for name in ("farmer", "officer", "officer2", "admin")}
+def people(app, places, producer, officer, admin):
+    return People(app)
 
 
 @pytest.fixture
@@ -106,7 +105,7 @@ def test_a_claim_needs_its_number_and_document(app, db, people, product):
     assert MarkClaim.query.count() == 0
 
 
-def test_another_countys_officer_cannot_review(app, db, people, product):
+def test_another_countys_officer_cannot_review(app, db, people, product, other_officer):
     claim(people["farmer"], product.id)
     mark = MarkClaim.query.one()
     rival = people["officer2"]

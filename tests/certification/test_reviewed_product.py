@@ -13,15 +13,13 @@ from marketplace.certification.models import Certificate, CertificationApplicati
 from marketplace.clock import today
 from marketplace.extensions import db
 from tests.factories import make_certified_product, make_product, product_data
-from tests.journeys import apply, browser, decide, edit_product, take_turns, text
+from tests.journeys import People, apply, decide, edit_product, text
 
 
 @pytest.fixture
 def people(app, places, producer, officer, admin):
-    take_turns(app)
     app.config["CERT_NOTICE_DAYS"] = 0  # on sale the day the city approves
-    return {"farmer": browser(app, "farmer"), "officer": browser(app, "officer"),
-            "admin": browser(app, "admin")}
+    return People(app)
 
 
 def certify_over_http(people, product) -> Certificate:

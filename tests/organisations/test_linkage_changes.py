@@ -7,15 +7,14 @@ import pytest
 
 from marketplace.organisations.models import LinkageChange, Organisation
 from tests.helpers import post_form
-from tests.journeys import browser, decide, take_turns, text
+from tests.journeys import People, decide, text
 
 
 @pytest.fixture
-def people(app, db, places, producer, producer_org, officer, other_officer):
-    take_turns(app)
+def people(app, db, places, producer, producer_org, officer):
     producer_org.poor_households = 35
     db.session.commit()
-    return {name: browser(app, name) for name in ("farmer", "officer", "officer2")}
+    return People(app)
 
 
 def organisation_form(org: Organisation, **changes) -> dict:
@@ -43,7 +42,8 @@ def propose(client, org, households: int, description="新签订单收购协议"
         org, poor_households=str(households), benefit_description=description))
 
 
-def test_new_household_figures_wait_for_the_county(app, db, client, people, producer_org):
+def test_new_household_figures_wait_for_the_county(app, db, client, people, producer_org,
+                                                  other_officer):
     farmer, officer = people["farmer"], people["officer"]
     assert public_households(client, producer_org.id) == ("35", "35")
 
