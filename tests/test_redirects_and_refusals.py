@@ -12,6 +12,9 @@ HOSTILE_REFERERS = [
     "//evil.example/x", "http://evil.example/x", "https://evil.example/", "/\\evil.example",
     "\\\\evil.example", "http:\\\\evil.example", " //evil.example", "\t//evil.example",
     "http://localhost@evil.example/", "javascript:alert(1)", "ftp://localhost/x",
+    # This site's host, with a path a browser reads as another host:
+    "http://localhost//evil.example/x", "http://localhost/\\evil.example",
+    "https://localhost//evil.example",
 ]
 
 
