@@ -266,6 +266,14 @@ def send_back_for_review(actor, product: Product, reason: str) -> CertificationA
                             previous.benefit_mechanism, resubmission=True)
 
 
+def previous_certificate(application: CertificationApplication) -> Certificate | None:
+    """The product's latest certificate issued before this application: what a review of a
+    changed listing compares the new facts and price with."""
+    earlier = [c for c in application.product.certificates
+               if c.application_id != application.id and c.application_id < application.id]
+    return max(earlier, key=lambda c: (c.issued_on, c.id), default=None)
+
+
 def get_application(actor, application_id: int) -> CertificationApplication:
     application = db.session.get(CertificationApplication, application_id)
     if application is None:

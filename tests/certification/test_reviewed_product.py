@@ -105,6 +105,11 @@ def test_price_rise_beyond_the_margin_sends_the_product_back(app, db, client, pe
     assert certificate.status == "suspended" and not product.is_on_sale(today())
     review = CertificationApplication.query.filter_by(status="submitted").one()
     assert review.is_resubmission and review.price_fen == 733
+    # The county officer reviewing the new price sees the certified one beside it.
+    review_page = text(people["officer"].get(f"/applications/{review.id}"))
+    assert "¥7.33 / 袋" in review_page and "上次认定" in review_page
+    assert f"{certificate.number}（已暂停）" in review_page and "¥6.10 / 袋" in review_page
+    assert "申报价格比上次认定高 20%" in review_page
     assert f'href="/products/{product.id}"' not in text(client.get("/products"))
     admin_page = text(people["admin"].get(f"/admin/certificates/{certificate.id}"))
     assert "¥6.10 / 袋" in admin_page and "¥7.33 / 袋" in admin_page and "已暂停" in admin_page
