@@ -43,6 +43,10 @@ def _read_limited(file_storage, limit: int, field: str) -> bytes:
     return data
 
 
+class TooManyPixels(Invalid):
+    """An image refused for its pixel count (a real image, but too large to decode)."""
+
+
 def _check_pixels(image, field: str) -> None:
     """Refuse from the header alone: decoding a 79-megapixel image costs seconds and GBs."""
     limit = current_app.config["MAX_IMAGE_PIXELS"]
@@ -50,7 +54,7 @@ def _check_pixels(image, field: str) -> None:
     if width * height > limit:
         msg = _("图片像素过多（%(w)s×%(h)s），最多 %(n)s 万像素。", w=width, h=height,
                 n=limit // 10_000)
-        raise Invalid(msg, {field: [msg]})
+        raise TooManyPixels(msg, {field: [msg]})
 
 
 def _reencode_image(data: bytes, field: str) -> tuple[bytes, str, str]:
@@ -100,6 +104,8 @@ def store_document(file_storage, kind: str = "documents", field: str = "document
         return _write(kind, data, "pdf", "application/pdf")
     try:
         clean, ext, content_type = _reencode_image(data, field)
+    except TooManyPixels:
+        raise
     except Invalid:
         msg = _("证明材料只能是 PDF 或图片。")
         raise Invalid(msg, {field: [msg]}) from None

@@ -56,10 +56,14 @@ def _entry_for(product: Product, today: date) -> dict | None:
 
 
 def _load(session: Session, ids) -> list[Product]:
+    """The products as the transaction now stands (collections loaded earlier in this
+    session, like a product's certificates before one was added, are read again)."""
     from sqlalchemy.orm import selectinload
 
-    return list(session.scalars(select(Product).where(Product.id.in_(ids)).options(
-        selectinload(Product.organisation), selectinload(Product.certificates))))
+    return list(session.scalars(
+        select(Product).where(Product.id.in_(ids))
+        .options(selectinload(Product.organisation), selectinload(Product.certificates))
+        .execution_options(populate_existing=True)))
 
 
 def _bump_version(session: Session) -> None:

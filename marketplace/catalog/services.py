@@ -117,12 +117,10 @@ def create_product(actor, organisation: Organisation, data: dict) -> Product:
 
 def price_ceiling(product: Product) -> int | None:
     """The highest price (fen) the current certificate allows without a new review."""
-    prices = [c.certified_price_fen for c in product.certificates
-              if c.is_current(today()) and c.certified_price_fen]
-    if not prices:
-        return None
     margin = current_app.config["CERT_PRICE_MARGIN_PERCENT"]
-    return max(prices) * (100 + margin) // 100
+    ceilings = [c.price_ceiling(margin) for c in product.certificates
+                if c.is_current(today()) and c.certified_price_fen]
+    return max(ceilings, default=None)
 
 
 @use_case("product.edit", subject="product")

@@ -264,6 +264,10 @@ class Certificate(Stateful, db.Model):
                 "origin": self.certified_origin, "unit": self.certified_unit,
                 "category_id": self.certified_category_id}
 
+    def price_ceiling(self, margin_percent: int) -> int:
+        """The highest price (fen) this certificate covers: the certified price plus the margin."""
+        return self.certified_price_fen * (100 + margin_percent) // 100
+
     def effective_status(self, today: date) -> CertificateStatus:
         if self.status == CertificateState.REVOKED:
             return CertificateStatus.REVOKED

@@ -31,6 +31,7 @@ from marketplace.certification.models import (
 from marketplace.clock import today
 from marketplace.errors import Invalid, InvalidTransition, NotFound
 from marketplace.extensions import db
+from marketplace.money import format_yuan
 from marketplace.organisations.models import OrgStatus
 from marketplace.permissions import authorize
 from marketplace.sequences import next_value
@@ -226,10 +227,20 @@ def suspend_certificate(actor, certificate: Certificate, reason: str) -> None:
 
 @use_case("certificate.manage", subject="certificate")
 def reinstate_certificate(actor, certificate: Certificate, reason: str) -> None:
-    """Reinstate, but only while the listing still is what the certificate certified."""
-    lock_row(certificate.product)
-    if certificate.certified_facts() != certificate.product.facts():
+    """Reinstate, but only while the listing still is what the certificate certified: the
+    same facts, at a price within the margin above the certified price."""
+    product = certificate.product
+    lock_row(product)
+    if certificate.certified_facts() != product.facts():
         raise InvalidTransition(_("产品信息已变更，与证书认定的内容不一致，不能恢复。请等待重新认定。"))
+    ceiling = certificate.price_ceiling(current_app.config["CERT_PRICE_MARGIN_PERCENT"])
+    if certificate.certified_price_fen and product.price_fen > ceiling:
+        raise InvalidTransition(_(
+            "产品现价 ¥%(price)s 超出认定价格 ¥%(certified)s 允许的上限 ¥%(ceiling)s，不能恢复。"
+            "请等待重新认定，或由供应商将价格调回上限以内。",
+            price=format_yuan(product.price_fen),
+            certified=format_yuan(certificate.certified_price_fen),
+            ceiling=format_yuan(ceiling)))
     fire(certificate, "reinstate", actor, reason=reason)
 
 
@@ -253,6 +264,14 @@ def send_back_for_review(actor, product: Product, reason: str) -> CertificationA
     previous = live[0].application
     return _new_application(actor, product, previous.annual_supply_capacity,
                             previous.benefit_mechanism, resubmission=True)
+
+
+def previous_certificate(application: CertificationApplication) -> Certificate | None:
+    """The product's latest certificate issued before this application: what a review of a
+    changed listing compares the new facts and price with."""
+    earlier = [c for c in application.product.certificates
+               if c.application_id != application.id and c.application_id < application.id]
+    return max(earlier, key=lambda c: (c.issued_on, c.id), default=None)
 
 
 def get_application(actor, application_id: int) -> CertificationApplication:

@@ -65,6 +65,7 @@ def _application_context(application, form=None) -> dict:
         "history": history_of(application),
         "certificate_history": history_of(application.certificate)
         if application.certificate else [],
+        "previous": services.previous_certificate(application),
         "changed": "、".join(
             str(services.FIELD_LABELS[f])
             for f in services.changed_since_review(application.product, application)

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, insert, text
 
+from marketplace import uploads
 from marketplace.accounts.models import Role, User
 from marketplace.buyers.models import BuyerProfile, DeliveryAddress
 from marketplace.catalog import readmodel
@@ -25,7 +26,7 @@ from marketplace.clock import now, today
 from marketplace.demo import data
 from marketplace.extensions import db
 from marketplace.organisations.credit_code import ALPHABET, check_character
-from marketplace.organisations.models import Organisation
+from marketplace.organisations.models import LinkageChange, Organisation
 from marketplace.places.models import County, Township, Village
 
 PRODUCER_TYPES = ["cooperative", "family_farm", "leading_enterprise", "other_enterprise"]
@@ -110,9 +111,46 @@ def _user(username, display_name, role, password, **extra) -> User:
     return user
 
 
+def demo_pdf(title: str) -> bytes:
+    """A small valid one-page PDF saying what it stands for (a demo scan of a document)."""
+    text = title.replace("\\", "").replace("(", "").replace(")", "")
+    stream = f"BT /F1 14 Tf 60 760 Td ({text}) Tj ET".encode("latin-1", "replace")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources "
+        b"<< /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return bytes(out)
+
+
+def _write_document(stored_name: str, title: str) -> int:
+    """Put a demo document where uploads are kept, so its link opens; returns its size."""
+    content = demo_pdf(title)
+    (uploads.upload_dir("documents") / stored_name).write_bytes(content)
+    return len(content)
+
+
 def generate(*, producers: int, products: int, password: str, seed: int = 2026,
-             with_accounts: bool = True) -> Accounts:
-    """Add `producers` producer organisations and `products` products with certificates."""
+             with_accounts: bool = True, with_files: bool | None = None) -> Accounts:
+    """Add `producers` producer organisations and `products` products with certificates.
+
+    `with_files` (default: with the demo accounts) writes a small PDF for every evidence
+    document, so a reviewer opening one gets the file; benchmarks skip it.
+    """
+    with_files = with_accounts if with_files is None else with_files
     rng = random.Random(seed)
     seed_reference()
     counties = list(db.session.scalars(db.select(County).order_by(County.position)))
@@ -125,6 +163,9 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
     org_rows, org_meta = [], []
     first_org = _next_id(Organisation)
     serial_base = first_org * 7 + 1000
+    # Besides the 1-in-23 below, one producer of the demo officer's county (禹州市) waits for
+    # its first review, so officer-411081 has a producer in the queue.
+    yuzhou_waiting = next((i for i, c in enumerate(counties) if c.name == "禹州市"), 0) + 3 * len(counties)
     for i in range(producers):
         county = counties[i % len(counties)]
         township = rng.choice(county.townships)
@@ -136,7 +177,7 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
             name = f"{name}（{i}）"
         # Most are verified; a few wait for county or city review, as in real life.
         status = "verified"
-        if i % 23 == 5:
+        if i % 23 == 5 or i == yuzhou_waiting:
             status = "submitted"
         elif i % 23 == 11:
             status = "county_passed"
@@ -220,7 +261,9 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
         doc_rows.append({
             "id": first_doc + j, "application_id": app_id, "kind": "test_report",
             "stored_name": f"demo-report-{first_doc + j}.pdf", "original_name": "检测报告.pdf",
-            "content_type": "application/pdf", "size": 0, "uploaded_at": stamp,
+            "content_type": "application/pdf", "uploaded_at": stamp,
+            "size": _write_document(f"demo-report-{first_doc + j}.pdf",
+                                    f"Test report (demo) - product {product_id}") if with_files else 0,
         })
         if app_status == "approved":
             if stage == "valid":
@@ -251,7 +294,7 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
                 "county_id": county.id, "mark": mark,
                 "evidence_number": f"{MARK_PREFIX[mark]}{issued_year(day, rng)}{rng.randint(100000, 999999)}",
                 "evidence_valid_until": day + timedelta(days=rng.randint(200, 1000)),
-                "stored_name": "", "original_name": "", "content_type": "",
+                **_claim_file(product_id, mark, with_files),
                 "status": "approved" if approved else "submitted", "submitted_by_id": None,
                 "submitted_at": stamp,
             })
@@ -264,6 +307,8 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
     _bulk(Certificate, cert_rows)
     _bulk(MarkClaim, claim_rows)
     _fix_sequences()
+    if with_accounts:
+        _reviewer_work(org_meta, first_org, product_rows, claim_rows, with_files)
     db.session.commit()
     if with_accounts:
         _demo_accounts(accounts, counties, first_org)
@@ -271,6 +316,51 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
     readmodel.rebuild(db.session)
     db.session.commit()
     return accounts
+
+
+def _claim_file(product_id: int, mark: str, with_files: bool) -> dict:
+    if not with_files:
+        return {"stored_name": "", "original_name": "", "content_type": ""}
+    name = f"demo-mark-{product_id}-{mark}.pdf"
+    _write_document(name, f"{mark} certificate (demo) - product {product_id}")
+    return {"stored_name": name, "original_name": f"{MARK_DOCUMENT_NAMES[mark]}.pdf",
+            "content_type": "application/pdf"}
+
+
+MARK_DOCUMENT_NAMES = {"green_food": "绿色食品证书", "organic": "有机产品证书",
+                       "geo_indication": "地理标志证明"}
+
+
+def _reviewer_work(org_meta, first_org: int, product_rows, claim_rows, with_files: bool) -> None:
+    """Open matters for the demo reviewers beside the random ones, so no queue is empty:
+    a farmer-linkage change and a mark claim for officer-411081 (禹州市), and a mark claim
+    that passed its county for the city administrator."""
+    verified = [first_org + i for i, (county, status) in enumerate(org_meta)
+                if county.name == "禹州市" and status == "verified"]
+    # The first verified 禹州 producer is the demo producer's own; use the next one.
+    if len(verified) < 2:
+        return
+    org = db.session.get(Organisation, verified[1])
+    db.session.add(LinkageChange(
+        organisation_id=org.id, county_id=org.county_id, status="submitted",
+        benefit_types=",".join(sorted(set(org.benefit_types.split(",")) | {"purchase_contracts"})),
+        poor_households=org.poor_households + 18,
+        benefit_description=org.benefit_description + "新签订单收购协议，新增带动 18 户。",
+        previous_benefit_types=org.benefit_types, previous_poor_households=org.poor_households,
+        previous_benefit_description=org.benefit_description,
+    ))
+    claimed = {(c["product_id"], c["mark"]) for c in claim_rows}
+    products = [p for p in product_rows if p["organisation_id"] == org.id and p["status"] == "active"]
+    wanted = [("organic", "submitted", "OF-"), ("green_food", "county_passed", "LB-")]
+    for product, (mark, status, prefix) in zip(products, wanted, strict=False):
+        if (product["id"], mark) in claimed:
+            continue
+        db.session.add(MarkClaim(
+            product_id=product["id"], organisation_id=org.id, county_id=org.county_id, mark=mark,
+            evidence_number=f"{prefix}{today().year}{product['id']:06d}",
+            evidence_valid_until=today() + timedelta(days=600), status=status,
+            **_claim_file(product["id"], mark, with_files),
+        ))
 
 
 def _demo_accounts(accounts: Accounts, counties, first_org: int) -> None:

@@ -111,3 +111,27 @@ def test_buyers_see_the_product_they_open_is_still_on_sale(db, places, producer_
     catalog.archive_product(producer, product)
     assert f"/products/{product.id}" not in client.get("/products").get_data(as_text=True)
     assert f"/products/{product.id}" not in client.get("/").get_data(as_text=True)
+
+
+def test_a_certificate_issued_after_its_product_was_loaded_is_seen(app, db, places, producer_org,
+                                                                   producer, officer, admin):
+    """The approval reads product.certificates before adding the new one (same session)."""
+    import io
+
+    from werkzeug.datastructures import FileStorage
+
+    from marketplace.catalog.models import Product
+    from tests.factories import make_product
+    from tests.helpers import pdf_bytes
+
+    product = make_product(producer_org, places.starch)
+    application = certification.apply_for_certification(
+        producer, product, {"annual_supply_capacity": "5 吨", "benefit_mechanism": "务工"},
+        [("test_report", FileStorage(io.BytesIO(pdf_bytes()), filename="r.pdf"))])
+    certification.review_application(officer, application, True, "齐全")
+    assert db.session.get(Product, product.id).certificates == []  # loaded, empty
+    certificate = certification.decide_application(admin, application, True, "同意")
+    app.config["FROZEN_TODAY"] = certificate.valid_from.isoformat()
+    assert product.id in shown()
+    assert readmodel.check(db.session, certificate.valid_from).ok
+    app.config["FROZEN_TODAY"] = None

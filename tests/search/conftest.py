@@ -79,7 +79,8 @@ def catalogue(app, places):
         db.session.commit()
         for name, category, price, marks in items:
             product = factories.make_certified_product(org, categories[category], name=name)
-            product.price_fen = price
+            product.price_fen = price  # certified at this price, as a real listing would be
+            product.certificates[0].certified_price_fen = price
             for mark in marks:
                 setattr(product, mark, True)
             db.session.commit()
