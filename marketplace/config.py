@@ -69,6 +69,7 @@ class Config:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
     SMTP_FROM = os.environ.get("SMTP_FROM", "")  # e.g. "许农优品 <noreply@example.org>"
     SMTP_STARTTLS = _bool("SMTP_STARTTLS", True)
+    SMTP_SSL = _bool("SMTP_SSL", False)  # TLS from the first byte (port 465) instead
     SMTP_TIMEOUT = _int("SMTP_TIMEOUT", 30)
     # A failed mail is tried again after MAIL_RETRY_MINUTES, doubling each time, and given
     # up after MAIL_MAX_ATTEMPTS tries (the administrator can queue it again).

@@ -9,7 +9,6 @@ from email.utils import formatdate, make_msgid, parseaddr
 
 #: One plain address (no display name, no list); enough to refuse typos and header tricks.
 ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"\\]+@[^@\s<>()\[\],;:\"\\]+\.[^@\s<>()\[\],;:\"\\.]+")
-IMPLICIT_TLS_PORT = 465
 
 
 def valid_address(value: str) -> bool:
@@ -33,6 +32,7 @@ class SmtpSettings:
     password: str
     sender: str
     starttls: bool
+    implicit_tls: bool
     timeout: int
 
     @classmethod
@@ -43,7 +43,7 @@ class SmtpSettings:
         sender = config["SMTP_FROM"] or config["SMTP_USER"] or f"noreply@{config['SMTP_HOST']}"
         return cls(config["SMTP_HOST"], config["SMTP_PORT"], config["SMTP_USER"],
                    config["SMTP_PASSWORD"], sender, config["SMTP_STARTTLS"],
-                   config["SMTP_TIMEOUT"])
+                   config["SMTP_SSL"], config["SMTP_TIMEOUT"])
 
 
 def _describe(exc: Exception) -> str:
@@ -74,13 +74,13 @@ class SmtpConnection:
     def _open(self) -> smtplib.SMTP:
         s = self.settings
         context = ssl.create_default_context()
-        if s.port == IMPLICIT_TLS_PORT:
+        if s.implicit_tls:
             smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
         else:
             smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
         try:
             smtp.ehlo()
-            if s.starttls and s.port != IMPLICIT_TLS_PORT:
+            if s.starttls and not s.implicit_tls:
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if s.user:
@@ -99,7 +99,7 @@ class SmtpConnection:
         message["Date"] = formatdate(localtime=True)
         domain = parseaddr(self.settings.sender)[1].rpartition("@")[2] or None
         message["Message-ID"] = make_msgid(domain=domain)
-        message.set_content(body)
+        message.set_content(body, cte="base64")  # any relay carries it, 8BITMIME or not
         try:
             if self._smtp is None:
                 self._smtp = self._open()

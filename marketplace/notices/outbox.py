@@ -44,6 +44,7 @@ class DrainReport:
     sent: int = 0
     failed: int = 0
     gave_up: int = 0
+    taken: int = 0  # due when this run started, but claimed by another run first
     configured: bool = True
     stopped: str = ""  # the server error that ended the run early, if any
 
@@ -117,6 +118,7 @@ def send_outbox(limit: int = BATCH) -> DrainReport:
         for mail_id in candidates:
             mail = _claim(mail_id, token)
             if mail is None:
+                report.taken += 1
                 continue
             error = None
             try:
