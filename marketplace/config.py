@@ -78,7 +78,8 @@ class Config:
     # The address mails link to, e.g. "https://xnyp.example.org"; empty: the requested host.
     SITE_URL = os.environ.get("SITE_URL", "")
     # A CJK TrueType font to embed in delivery-note PDFs; empty: the first one found on the
-    # machine (WenQuanYi …), else the PDF reader's own Song typeface (STSong-Light).
+    # machine (WenQuanYi …), else (or when set to "STSong-Light") embed none and let the PDF
+    # reader supply its own Song typeface.
     PDF_FONT = os.environ.get("PDF_FONT", "")
 
     CATALOGUE_PAGE_SIZE = _int("CATALOGUE_PAGE_SIZE", 24)
