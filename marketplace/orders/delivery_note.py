@@ -136,7 +136,8 @@ def _lines_table(sub, s, width) -> Table:
 def _signatures(s, width) -> Table:
     """Three places to sign by hand, each a label and a line."""
     labels = (_("送货人签字"), _("收货人签字"), _("日期"))
-    cells = [[part for label in labels for part in (_p(label + "：", s["cell"]), "")]]
+    cells = [[part for label in labels
+              for part in (_p(_("%(label)s：", label=label), s["cell"]), "")]]
     shares = (0.14, 0.2, 0.14, 0.2, 0.08, 0.18)
     table = Table(cells, colWidths=[share * width for share in shares], rowHeights=[14 * mm])
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "BOTTOM")] + [

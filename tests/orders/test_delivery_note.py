@@ -92,3 +92,13 @@ def test_the_note_and_the_sub_order_page_link_to_the_pdf(client, market, shipped
     pdf_link = f'href="/sub-orders/{sub.id}/delivery-note.pdf"'
     assert pdf_link in client.get(f"/sub-orders/{sub.id}/delivery-note").get_data(as_text=True)
     assert pdf_link in client.get(f"/sub-orders/{sub.id}").get_data(as_text=True)
+
+
+def test_the_pdf_follows_the_reader_s_language(client, market, shipped):
+    sub = shipped.sub_orders[0]
+    login(client, "farmer")
+    client.get("/lang/en")
+    text = text_of(client.get(f"/sub-orders/{sub.id}/delivery-note.pdf").get_data())
+    text = " ".join(text.split())
+    for expected in ("Delivery note", "Received by:", "Certificate", "禹州粉条"):
+        assert expected in text, expected
