@@ -92,14 +92,10 @@ class SmtpConnection:
 
     def send(self, to: str, subject: str, body: str) -> None:
         """Hand one plain-text UTF-8 mail to the server, or raise MailError."""
-        message = EmailMessage()
-        message["From"] = self.settings.sender
-        message["To"] = to
-        message["Subject"] = subject
-        message["Date"] = formatdate(localtime=True)
-        domain = parseaddr(self.settings.sender)[1].rpartition("@")[2] or None
-        message["Message-ID"] = make_msgid(domain=domain)
-        message.set_content(body, cte="base64")  # any relay carries it, 8BITMIME or not
+        try:
+            message = self._message(to, subject, body)
+        except (ValueError, TypeError) as exc:  # an address or header no mail can carry
+            raise MailError(_describe(exc), per_message=True) from exc
         try:
             if self._smtp is None:
                 self._smtp = self._open()
@@ -109,6 +105,17 @@ class SmtpConnection:
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
             raise MailError(_describe(exc), per_message=False) from exc
+
+    def _message(self, to: str, subject: str, body: str) -> EmailMessage:
+        message = EmailMessage()
+        message["From"] = self.settings.sender
+        message["To"] = to
+        message["Subject"] = subject
+        message["Date"] = formatdate(localtime=True)
+        domain = parseaddr(self.settings.sender)[1].rpartition("@")[2] or None
+        message["Message-ID"] = make_msgid(domain=domain)
+        message.set_content(body, cte="base64")  # any relay carries it, 8BITMIME or not
+        return message
 
     def close(self) -> None:
         if self._smtp is not None:
