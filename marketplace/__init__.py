@@ -86,8 +86,10 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from marketplace.catalog.commands import catalogue
     from marketplace.demo.commands import demo
+    from marketplace.notices.commands import mail
     from marketplace.search.commands import search
 
     app.cli.add_command(catalogue)
     app.cli.add_command(demo)
+    app.cli.add_command(mail)
     app.cli.add_command(search)

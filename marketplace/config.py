@@ -78,6 +78,27 @@ class Config:
     ORDER_ACCEPT_HOURS = _int("ORDER_ACCEPT_HOURS", 24)
     ORDER_MAX_DAYS_AHEAD = _int("ORDER_MAX_DAYS_AHEAD", 60)
 
+    # Mail: notices are also written to an outbox, which `flask mail send` drains over SMTP.
+    # No SMTP_HOST: nothing is sent and the administrator reads the outbox at /admin/outbox.
+    SMTP_HOST = os.environ.get("SMTP_HOST", "")
+    SMTP_PORT = _int("SMTP_PORT", 587)
+    SMTP_USER = os.environ.get("SMTP_USER", "")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD", "")
+    SMTP_FROM = os.environ.get("SMTP_FROM", "")  # e.g. "许农优品 <noreply@example.org>"
+    SMTP_STARTTLS = _bool("SMTP_STARTTLS", True)
+    SMTP_SSL = _bool("SMTP_SSL", False)  # TLS from the first byte (port 465) instead
+    SMTP_TIMEOUT = _int("SMTP_TIMEOUT", 30)
+    # A failed mail is tried again after MAIL_RETRY_MINUTES, doubling each time, and given
+    # up after MAIL_MAX_ATTEMPTS tries (the administrator can queue it again).
+    MAIL_MAX_ATTEMPTS = _int("MAIL_MAX_ATTEMPTS", 5)
+    MAIL_RETRY_MINUTES = _int("MAIL_RETRY_MINUTES", 5)
+    # The address mails link to, e.g. "https://xnyp.example.org"; empty: the requested host.
+    SITE_URL = os.environ.get("SITE_URL", "")
+    # A CJK TrueType font to embed in delivery-note PDFs; empty: the first one found on the
+    # machine (WenQuanYi …), else (or when set to "STSong-Light") embed none and let the PDF
+    # reader supply its own Song typeface.
+    PDF_FONT = os.environ.get("PDF_FONT", "")
+
     CATALOGUE_PAGE_SIZE = _int("CATALOGUE_PAGE_SIZE", 24)
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search-index"))
     SEARCH_PAGE_SIZE = _int("SEARCH_PAGE_SIZE", 20)

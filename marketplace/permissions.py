@@ -151,6 +151,7 @@ RULES = {
     ),
     "user.manage": _admin,
     "audit.read": _admin,
+    "mail.outbox": _admin,
 }
 
 

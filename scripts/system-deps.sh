@@ -7,7 +7,8 @@ if [[ "${1:-}" == "venv" ]]; then
   want+=(python3-venv)
 else
   command -v chromium >/dev/null 2>&1 || [[ -x /usr/bin/chromium ]] || want+=(chromium)
-  fc-list 2>/dev/null | grep -qiE "wqy|noto sans cjk" || want+=(fonts-wqy-zenhei)
+  # WenQuanYi specifically: the delivery-note PDF embeds a TrueType CJK font (Noto CJK is CFF).
+  fc-list 2>/dev/null | grep -qi "wqy" || want+=(fonts-wqy-zenhei)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
 fi
 [[ ${#want[@]} -eq 0 ]] && exit 0

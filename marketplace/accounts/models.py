@@ -44,6 +44,7 @@ class User(UserMixin, db.Model):
         String(40), Computed("lower(username)", persisted=True), unique=True
     )
     display_name: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(200))  # where notices are also mailed
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), index=True)
     organisation_id: Mapped[int | None] = mapped_column(

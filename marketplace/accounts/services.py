@@ -40,6 +40,7 @@ from marketplace.audit.models import record
 from marketplace.clock import now
 from marketplace.errors import Invalid, NotFound
 from marketplace.extensions import db
+from marketplace.notices.mailer import valid_address
 from marketplace.permissions import authorize
 from marketplace.places.models import County
 from marketplace.uow import use_case
@@ -70,11 +71,15 @@ def _check_new_user(username: str, display_name: str, password: str) -> dict:
     return errors
 
 
-def _new_user(username, display_name, password, role, **extra) -> User:
+def _new_user(username, display_name, password, role, email=None, **extra) -> User:
     errors = _check_new_user(username, display_name, password)
+    email = (email or "").strip() or None
+    if email and not valid_address(email):
+        errors["email"] = [_("请填写有效的电子邮箱地址。")]
     if errors:
         raise Invalid(_("请检查填写的内容。"), errors)
-    user = User(username=username, display_name=display_name.strip(), role=role, **extra)
+    user = User(username=username, display_name=display_name.strip(), role=role, email=email,
+                **extra)
     user.set_password(password)
     db.session.add(user)
     try:
@@ -358,7 +363,7 @@ def reset_password(token: str, new_password: str) -> User:
 
 @use_case("user.manage")
 def create_user(actor, *, username, display_name, password, role, county_id=None,
-                organisation_id=None) -> User:
+                organisation_id=None, email=None) -> User:
     if role not in Role.__members__.values():
         raise Invalid(_("角色无效。"), {"role": [_("角色无效。")]})
     if role == Role.COUNTY_OFFICER and not _exists(County, county_id):
@@ -366,7 +371,7 @@ def create_user(actor, *, username, display_name, password, role, county_id=None
     user = _new_user(
         username, display_name, password, role,
         county_id=county_id if role == Role.COUNTY_OFFICER else None,
-        organisation_id=organisation_id,
+        organisation_id=organisation_id, email=email,
     )
     record(actor, "user.created", user, reason=f"{username} ({Role(role).label})")
     return user

@@ -94,7 +94,7 @@ def new_user():
             accounts.create_user(actor(), username=form.username.data,
                                  display_name=form.display_name.data,
                                  password=form.password.data, role=form.role.data,
-                                 county_id=form.county_id.data)
+                                 county_id=form.county_id.data, email=form.email.data)
         except Invalid as exc:
             show_errors(form, exc)
         else:

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from marketplace.forms import choices, optional_int
 from marketplace.organisations.models import BUYER_TYPES
@@ -41,6 +41,8 @@ class BuyerRegistrationForm(SettingsFields, AddressFields, FlaskForm):
     contact_phone = StringField(_l("联系电话"), validators=[DataRequired(), Length(max=20)])
     username = StringField(_l("管理员用户名"), validators=[DataRequired(), Length(min=3, max=40)])
     display_name = StringField(_l("管理员姓名"), validators=[DataRequired(), Length(max=80)])
+    email = StringField(_l("电子邮箱（选填，用于接收通知邮件）"),
+                        validators=[Optional(), Length(max=200)])
     password = PasswordField(_l("密码"), validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField(_l("确认密码"),
                             validators=[DataRequired(), EqualTo("password", _l("两次密码不一致。"))])
@@ -64,6 +66,8 @@ class AddressForm(AddressFields, FlaskForm):
 class MemberForm(FlaskForm):
     username = StringField(_l("用户名"), validators=[DataRequired(), Length(min=3, max=40)])
     display_name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=80)])
+    email = StringField(_l("电子邮箱（选填，用于接收通知邮件）"),
+                        validators=[Optional(), Length(max=200)])
     password = PasswordField(_l("初始密码"), validators=[DataRequired(), Length(max=200)])
     role = SelectField(_l("角色"))
     submit = SubmitField(_l("添加成员"))

@@ -87,7 +87,8 @@ def _register_buyer(data: dict) -> User:
     errors.update(address_errors)
     try:
         manager = _new_user(data.get("username", ""), data.get("display_name", ""),
-                            data.get("password", ""), Role.BUYER_APPROVER)
+                            data.get("password", ""), Role.BUYER_APPROVER,
+                            email=data.get("email"))
     except Invalid as exc:
         errors.update(exc.errors)
     if errors:
@@ -192,7 +193,8 @@ def add_member(actor, org: Organisation, data: dict) -> User:
     if role not in MEMBER_ROLES:
         raise Invalid(_("请检查填写的内容。"), {"role": [_("请选择角色。")]})
     user = _new_user(data.get("username", ""), data.get("display_name", ""),
-                     data.get("password", ""), role, organisation_id=org.id)
+                     data.get("password", ""), role, email=data.get("email"),
+                     organisation_id=org.id)
     db.session.flush()
     record(actor, "buyer.member_added", org, reason=f"{user.username} ({Role(role).label})")
     return user

@@ -105,7 +105,9 @@ def seed_reference() -> None:
 
 
 def _user(username, display_name, role, password, **extra) -> User:
-    user = User(username=username, display_name=display_name, role=role, **extra)
+    """A demo login, with an example address so its notices show up in the outbox."""
+    user = User(username=username, display_name=display_name, role=role,
+                email=f"{username}@example.org", **extra)
     user.set_password(password)
     db.session.add(user)
     return user

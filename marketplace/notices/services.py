@@ -1,5 +1,10 @@
-"""Tell people what waits for them: notices written in the same transaction as the change."""
+"""Tell people what waits for them: notices written in the same transaction as the change.
 
+Each notice is also queued as a mail for a user who has an email address (see outbox.py):
+same transaction, so a change that rolls back leaves neither notice nor mail.
+"""
+
+from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
@@ -8,6 +13,7 @@ from marketplace.clock import now
 from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.notices.models import Notice
+from marketplace.notices.outbox import message_for, queue_mail
 from marketplace.uow import use_case
 
 BUYER_ROLES = (Role.BUYER, Role.BUYER_APPROVER)
@@ -18,12 +24,43 @@ def _members(org_id: int, roles) -> list[User]:
         User.organisation_id == org_id, User.role.in_(roles), User.active.is_(True))))
 
 
+#: Where a notice about a subject links to: table name -> (endpoint, URL parameter).
+SUBJECT_PAGES = {
+    "purchase_orders": ("orders.order_page", "order_id"),
+    "sub_orders": ("orders.sub_order_page", "sub_id"),
+}
+
+
+def subject_link(subject_type: str, subject_id: int | None) -> str:
+    """The full address of the subject's page for a mail ("" when it cannot be known).
+
+    SITE_URL when set (behind a proxy the requested host may be an internal one), else
+    the host of the request that caused the notice.
+    """
+    if subject_type not in SUBJECT_PAGES or subject_id is None:
+        return ""
+    endpoint, parameter = SUBJECT_PAGES[subject_type]
+    site = current_app.config["SITE_URL"].rstrip("/")
+    if site:
+        return site + current_app.url_map.bind("localhost").build(endpoint, {parameter: subject_id})
+    if has_request_context():
+        return url_for(endpoint, _external=True, **{parameter: subject_id})
+    return ""
+
+
 def notify(users, text: str, subject=None) -> None:
-    """Add a notice for each user (inside the caller's transaction)."""
+    """Add a notice for each user, and a mail for those with an address (caller's transaction)."""
+    subject_type = getattr(subject, "__tablename__", "")
+    subject_id = getattr(subject, "id", None)
+    text = text[:300]
+    link = None
     for user in users:
-        db.session.add(Notice(user_id=user.id, text=text[:300],
-                              subject_type=getattr(subject, "__tablename__", ""),
-                              subject_id=getattr(subject, "id", None)))
+        db.session.add(Notice(user_id=user.id, text=text, subject_type=subject_type,
+                              subject_id=subject_id))
+        if user.email:
+            if link is None:
+                link = subject_link(subject_type, subject_id)
+            queue_mail(user, *message_for(user, text, link))
 
 
 def notify_producer(sub, text: str) -> None:

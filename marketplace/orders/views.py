@@ -1,6 +1,7 @@
+import io
 import secrets
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -12,6 +13,7 @@ from marketplace.errors import Invalid
 from marketplace.forms import ConfirmForm, show_errors
 from marketplace.orders import cart as carts
 from marketplace.orders import services
+from marketplace.orders.delivery_note import delivery_note_pdf as render_note_pdf
 from marketplace.orders.forms import (
     AddToCartForm,
     CartQuantityForm,
@@ -291,6 +293,15 @@ def rate(sub_id: int):
 def delivery_note(sub_id: int):
     sub = services.get_sub_order(actor(), sub_id)
     return render_template("orders/delivery_note.html", sub=sub, order=sub.purchase_order)
+
+
+@bp.get("/sub-orders/<int:sub_id>/delivery-note.pdf")
+@login_required
+def delivery_note_pdf(sub_id: int):
+    sub = services.get_sub_order(actor(), sub_id)
+    pdf = render_note_pdf(sub, sub.purchase_order)
+    return send_file(io.BytesIO(pdf), mimetype="application/pdf",
+                     download_name=f"delivery-note-{sub.number}.pdf")
 
 
 @bp.get("/my/orders")
