@@ -12,7 +12,7 @@ from collections.abc import Callable
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from marketplace.catalog.models import Category, Product
+from marketplace.catalog.models import Category, Product, ProductPhoto
 from marketplace.certification.models import Certificate, MarkClaim
 from marketplace.organisations.models import Organisation
 
@@ -37,7 +37,7 @@ def _collect(session, _flush_context):
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
         if isinstance(obj, Product):
             _note(session, "products", [obj.id])
-        elif isinstance(obj, Certificate | MarkClaim):
+        elif isinstance(obj, Certificate | MarkClaim | ProductPhoto):
             _note(session, "products", [obj.product_id])
         elif isinstance(obj, Organisation):
             _note(session, "organisations", [obj.id])

@@ -30,7 +30,8 @@ from marketplace.catalog.models import Product
 from marketplace.extensions import db
 from marketplace.sequences import Counter
 
-VERSION = "catalogue-version"
+VERSION = "catalogue-version"  # bumped when what is listable changes
+DISPLAY = "catalogue-display"  # bumped by any change to a listed product's page or card
 
 
 class CatalogueEntry(db.Model):
@@ -76,7 +77,9 @@ def _bump_version(session: Session) -> None:
 def refresh_entries(session: Session, product_ids: set[int]) -> None:
     """Rewrite the entries of these products inside the committing transaction."""
     from marketplace.clock import today
+    from marketplace.sequences import next_value
 
+    next_value(DISPLAY)  # names, prices, photos or marks may have changed: pages are stale
     day = today()
     ids = sorted(product_ids)
     for start in range(0, len(ids), 500):
@@ -184,13 +187,20 @@ _cache: dict = {}
 _lock = threading.Lock()
 
 
+def versions() -> tuple[int, int]:
+    """(listing version, display version), read in one query."""
+    values = dict(db.session.execute(
+        select(Counter.name, Counter.value).where(Counter.name.in_((VERSION, DISPLAY)))).all())
+    return values.get(VERSION, 0), values.get(DISPLAY, 0)
+
+
 def current_version() -> int:
-    return db.session.scalar(select(Counter.value).where(Counter.name == VERSION)) or 0
+    return versions()[0]
 
 
-def listing(today: date) -> Listing:
+def listing(today: date, version: int | None = None) -> Listing:
     """This worker's listing for today at the current catalogue version."""
-    key = (str(db.engine.url), current_version(), today)
+    key = (str(db.engine.url), current_version() if version is None else version, today)
     found = _cache.get(key)
     if found is not None:
         return found

@@ -264,7 +264,8 @@ class CataloguePage:
         return self.page + 1
 
 
-def browse_catalogue(*, county_id=None, category_id=None, page=1, per_page=24) -> CataloguePage:
+def browse_catalogue(*, county_id=None, category_id=None, page=1, per_page=24,
+                     version: int | None = None) -> CataloguePage:
     """The public catalogue: products on sale today, filterable, newest first.
 
     Which ids are on which page comes from the read model's cached listing (readmodel.py),
@@ -272,7 +273,7 @@ def browse_catalogue(*, county_id=None, category_id=None, page=1, per_page=24) -
     key and re-checked against the on-sale rule.
     """
     day = today()
-    listing = readmodel.listing(day)
+    listing = readmodel.listing(day, version)
     ids = listing.ids_for(county_id, category_id)
     start = (page - 1) * per_page
     page_ids = list(ids[start:start + per_page])

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from marketplace import uploads
-from marketplace.catalog import services, stock
+from marketplace.catalog import fragments, services, stock
 from marketplace.catalog.forms import MarkClaimForm, PhotoForm, ProductForm, StockAdjustmentForm
 from marketplace.catalog.queries import category_facets, county_facets
 from marketplace.certification.marks import approved_claims, mark_claims_of_product
@@ -33,15 +33,18 @@ bp = Blueprint("catalog", __name__)
 
 @bp.get("/products")
 def catalogue():
-    county_id, category_id = int_arg("county"), int_arg("category")
-    page = services.browse_catalogue(
-        county_id=county_id, category_id=category_id, page=page_arg(),
-        per_page=current_app.config["CATALOGUE_PAGE_SIZE"],
-    )
-    return render_template(
-        "catalog/catalogue.html", page=page, county_id=county_id, category_id=category_id,
-        counties=county_facets(page.grid), categories=category_facets(page.grid),
-    )
+    county_id, category_id, number = int_arg("county"), int_arg("category"), page_arg()
+    per_page = current_app.config["CATALOGUE_PAGE_SIZE"]
+
+    def render(version: int) -> str:
+        page = services.browse_catalogue(county_id=county_id, category_id=category_id,
+                                         page=number, per_page=per_page, version=version)
+        return render_template(
+            "catalog/_listing.html", page=page, county_id=county_id, category_id=category_id,
+            counties=county_facets(page.grid), categories=category_facets(page.grid))
+
+    listing = fragments.cached("catalogue", (county_id, category_id, number, per_page), render)
+    return render_template("catalog/catalogue.html", listing=listing)
 
 
 @bp.get("/products/<int:product_id>")

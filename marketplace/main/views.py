@@ -9,6 +9,7 @@ from flask import (
     url_for,
 )
 
+from marketplace.catalog import fragments
 from marketplace.main import services
 from marketplace.safe_redirect import same_site_path
 
@@ -17,7 +18,9 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 def home():
-    return render_template("main/home.html", **services.home_page())
+    listing = fragments.cached("home", (), lambda version: render_template(
+        "main/_listing.html", **services.home_listing(version)))
+    return render_template("main/home.html", listing=listing, **services.producer_figures())
 
 
 @bp.get("/lang/<code>")
