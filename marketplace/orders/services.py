@@ -144,6 +144,11 @@ def submit_purchase_order(actor, data: dict, idempotency_key: str) -> PurchaseOr
     org = actor.organisation
     if not KEY.fullmatch(idempotency_key or ""):
         raise Invalid(_("表单已过期，请刷新页面后重新提交。"))
+    # One submission per purchaser at a time: a double click or a network retry waits for
+    # the first copy and then finds its order here, rather than an empty cart.
+    lock_row(actor)
+    if order_by_key(actor, idempotency_key) is not None:
+        raise DuplicateSubmission(_("这张采购单已经提交过了。"))
     details = _clean_delivery(org, data)
     lines = cart_lines(actor)
     if not lines:
@@ -210,14 +215,22 @@ def order_by_key(actor, idempotency_key: str) -> PurchaseOrder | None:
         PurchaseOrder.idempotency_key == idempotency_key))
 
 
+def _awaiting_approval(order: PurchaseOrder) -> list[SubOrder]:
+    """The parts an approval decides; none means someone decided already (or never needed to)."""
+    subs = [sub for sub in order.sub_orders if sub.status == S.AWAITING_APPROVAL]
+    if not subs:
+        raise InvalidTransition(_("当前状态“%(state)s”下不能执行此操作。",
+                                  state=order.status_text))
+    return subs
+
+
 @use_case("po.approve", subject="order")
 def approve_purchase_order(actor, order: PurchaseOrder, reason: str = "") -> None:
     """The approver lets an order over the threshold go out: it is routed to producers."""
-    for sub in order.sub_orders:
-        if sub.status == S.AWAITING_APPROVAL:
-            fire(sub, "approve", actor, reason=reason)
-            _route(sub)
-            notify_producer(sub, _("新订单 %(n)s 待接单", n=sub.number))
+    for sub in _awaiting_approval(order):
+        fire(sub, "approve", actor, reason=reason)
+        _route(sub)
+        notify_producer(sub, _("新订单 %(n)s 待接单", n=sub.number))
     refresh_status(order)
     notify_buyers(order, _("采购单 %(n)s 已批准", n=order.number))
 
@@ -225,9 +238,8 @@ def approve_purchase_order(actor, order: PurchaseOrder, reason: str = "") -> Non
 @use_case("po.approve", subject="order")
 def return_purchase_order(actor, order: PurchaseOrder, reason: str) -> None:
     """The approver sends an order back to the purchasers with a reason."""
-    for sub in order.sub_orders:
-        if sub.status == S.AWAITING_APPROVAL:
-            fire(sub, "return", actor, reason=reason)
+    for sub in _awaiting_approval(order):
+        fire(sub, "return", actor, reason=reason)
     refresh_status(order)
     notify_buyers(order, _("采购单 %(n)s 被退回：%(r)s", n=order.number, r=reason))
 
@@ -341,8 +353,14 @@ def decline_sub_order(actor, sub: SubOrder, reason: str) -> None:
                                         n=sub.number, r=reason))
 
 
-def _line_quantities(sub: SubOrder, quantities: dict, *, ceiling, label: str) -> dict:
-    """Parse {line id: text} for every line of `sub`; each within [0, ceiling(line)]."""
+def _line_quantities(sub: SubOrder, event: str, quantities: dict, *, ceiling,
+                     label: str) -> dict:
+    """Parse {line id: text} for every line of `sub`; each within [0, ceiling(line)].
+
+    The state comes first: receiving what was never shipped is "not now", not "more than 0".
+    """
+    if not sub.allows(event):
+        raise InvalidTransition(_("当前状态“%(state)s”下不能执行此操作。", state=sub.status_text))
     parsed, errors = {}, {}
     for line in sub.lines:
         text = quantities.get(line.id)
@@ -369,7 +387,7 @@ def ship_sub_order(actor, sub: SubOrder, quantities: dict[int, str]) -> None:
 
     What is not shipped goes back to stock at once.
     """
-    shipped = _line_quantities(sub, quantities, ceiling=lambda line: line.quantity,
+    shipped = _line_quantities(sub, "ship", quantities, ceiling=lambda line: line.quantity,
                                label=_("发货"))
     if not any(shipped.values()):
         raise Invalid(_("至少要发出一种产品；全部无法供应请拒单。"))
@@ -395,7 +413,7 @@ def _settle(sub: SubOrder, received: dict) -> None:
 def receive_sub_order(actor, sub: SubOrder, quantities: dict[int, str]) -> None:
     """验收: the quantity actually received per line (not more than shipped); a shortfall
     lowers the amount due."""
-    received = _line_quantities(sub, quantities,
+    received = _line_quantities(sub, "receive", quantities,
                                 ceiling=lambda line: line.quantity_shipped or Decimal(0),
                                 label=_("验收"))
     fire(sub, "receive", actor)
@@ -417,7 +435,7 @@ def dispute_sub_order(actor, sub: SubOrder, reason: str) -> None:
 @use_case("suborder.resolve", subject="sub")
 def resolve_dispute(actor, sub: SubOrder, quantities: dict[int, str], reason: str) -> None:
     """The city settles a dispute by fixing the accepted quantity of each line."""
-    accepted = _line_quantities(sub, quantities,
+    accepted = _line_quantities(sub, "resolve", quantities,
                                 ceiling=lambda line: line.quantity_shipped or Decimal(0),
                                 label=_("认可"))
     if sub.received_on is None:

@@ -5,7 +5,6 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from marketplace.audit.models import history_of
-from marketplace.buyers.services import active_addresses
 from marketplace.catalog.services import get_product
 from marketplace.clock import now, today
 from marketplace.errors import Invalid
@@ -30,7 +29,8 @@ def line_quantities() -> dict[int, str]:
     """{line id: typed quantity} from fields named q<line id>."""
     out = {}
     for key, value in request.form.items():
-        if key.startswith("q") and key[1:].isdigit() and len(key) < 12:
+        # ASCII digits only: "q²" passes str.isdigit() but not int().
+        if key.startswith("q") and key[1:].isascii() and key[1:].isdigit() and len(key) < 12:
             out[int(key[1:])] = value
     return out
 
@@ -61,7 +61,7 @@ def add_to_cart(product_id: int):
 def _render_cart(checkout=None, status=200):
     user = actor()
     cart = carts.view_cart(user)
-    addresses = active_addresses(user.organisation)
+    addresses = carts.delivery_addresses(user)
     if checkout is None:
         profile = user.organisation.buyer_profile
         checkout = CheckoutForm(addresses=addresses, windows=services.DELIVERY_WINDOWS,
@@ -104,7 +104,7 @@ def remove_cart_line(line_id: int):
 @login_required
 def checkout():
     user = actor()
-    form = CheckoutForm(addresses=active_addresses(user.organisation),
+    form = CheckoutForm(addresses=carts.delivery_addresses(user),
                         windows=services.DELIVERY_WINDOWS)
     if form.validate_on_submit():
         try:
@@ -211,7 +211,8 @@ def reorder(order_id: int):
         skipped = services.reorder(actor(), order)
         if skipped:
             flash(_("以下产品已不能订购，未加入购物车：%(names)s", names="、".join(skipped)), "error")
-        flash(_("已把可订购的产品加入购物车。"), "success")
+        if len(skipped) < sum(len(sub.lines) for sub in order.sub_orders):
+            flash(_("已把可订购的产品加入购物车。"), "success")
     return redirect(url_for("orders.cart"))
 
 
