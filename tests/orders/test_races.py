@@ -335,3 +335,43 @@ def test_cancel_and_decline_at_once_exactly_one_lands_and_stock_follows(ctx):
     assert releases == [Decimal(10)]  # put back once, not twice
     assert fresh(Product, fentiao.id).stock == 100
     ledger_adds_up(fentiao.id)
+
+
+def test_releases_and_reservations_of_the_same_products_in_opposite_order_all_land(ctx):
+    """Producers declining old orders (lines 粉条, 粉皮) while buyers submit carts holding
+    the same two products the other way round (粉皮, 粉条): every request lands, none is
+    lost to a deadlock between the two products' row locks."""
+    org, farmer, fentiao = producer_with(ctx, "yuzhou", "starch", "交叉合作社", "交叉粉条")
+    fenpi = factories.make_certified_product(
+        org, db.session.get(factories.Category, ctx.places["starch"]), name="交叉粉皮")
+    old_buyer, old_purchaser, _ = buyer_with(ctx, "交叉老客户")
+    old_subs = []
+    for _ in range(ROUNDS):
+        cart.add_to_cart(old_purchaser, fentiao, "2")
+        cart.add_to_cart(old_purchaser, fenpi, "2")
+        order = services.submit_purchase_order(
+            old_purchaser, {"address_id": address_of(old_buyer),
+                            "delivery_date": today() + timedelta(days=1), "window": ""},
+            f"race-key-{next(_serial):04d}")
+        old_subs.append(order.sub_orders[0].id)
+    buyers = [buyer_with(ctx, f"交叉新客户{k}") for k in range(ROUNDS)]
+    for _, purchaser, _ in buyers:
+        cart.add_to_cart(purchaser, fenpi, "2")
+        cart.add_to_cart(purchaser, fentiao, "2")
+    (farmer_v,) = logged_in(ctx, [farmer])
+    token = farmer_v.token("/my/orders")
+    visitors = logged_in(ctx, [b[1] for b in buyers])
+    forms = [checkout_form(v, address_of(b[0])) for v, b in zip(visitors, buyers, strict=True)]
+    calls = []
+    for sub_id, visitor, form in zip(old_subs, visitors, forms, strict=True):
+        calls.append(lambda s=sub_id: farmer_v.post(f"/sub-orders/{s}/decline",
+                                                    {"csrf_token": token, "reason": "停产"}))
+        calls.append(lambda v=visitor, f=form: v.post("/cart/checkout", f))
+
+    replies = at_once(calls)
+
+    assert [r.status for r in replies] == [302] * len(calls), [r.status for r in replies]
+    assert {fresh(SubOrder, s).status for s in old_subs} == {"declined"}
+    for product in (fentiao, fenpi):
+        assert fresh(Product, product.id).stock == 100 - 2 * ROUNDS
+        ledger_adds_up(product.id)
