@@ -234,18 +234,26 @@ def sub_order_page(sub_id: int):
     return _render_sub(services.get_sub_order(actor(), sub_id))
 
 
+def _back_to(sub) -> str:
+    """Where the form was: the purchase order's page (at this part) or the sub-order's."""
+    if request.form.get("back") == "order":
+        return url_for("orders.order_page", order_id=sub.purchase_order_id,
+                       _anchor=f"sub-{sub.id}")
+    return url_for("orders.sub_order_page", sub_id=sub.id)
+
+
 def _sub_action(sub_id: int, call, done: str):
     sub = services.get_sub_order(actor(), sub_id)
     form = ReasonForm()
     if not form.validate_on_submit():
-        return redirect(url_for("orders.sub_order_page", sub_id=sub.id))
+        return redirect(_back_to(sub))
     try:
         call(actor(), sub, form)
     except Invalid as exc:
         show_errors(form, exc)
         return _render_sub(sub, 400, form=form, errors=exc.errors)
     flash(done, "success")
-    return redirect(url_for("orders.sub_order_page", sub_id=sub.id))
+    return redirect(_back_to(sub))
 
 
 SUB_ACTIONS = {

@@ -146,3 +146,23 @@ def test_a_returned_order_cancelled_whole_releases_everything(app, db, market):
     assert order.status == "cancelled"
     assert {s.status for s in order.sub_orders} == {"cancelled"}
     assert stock(db, market.fentiao) == 100 and stock(db, market.honey) == 100
+
+
+def test_acting_on_a_part_from_the_order_page_returns_to_the_order_page(app, db, market):
+    order = place(market)
+    fentiao = order.sub_orders[0]
+    services.accept_sub_order(market.farmer, fentiao)
+    services.ship_sub_order(market.farmer, fentiao, {fentiao.lines[0].id: "10"})
+    buyer = as_user(app, "purchaser")
+    page = text(buyer.get(f"/orders/{order.id}"))
+    assert 'name="back" value="order"' in page
+    response = post_form(buyer, f"/sub-orders/{fentiao.id}/receive",
+                         {f"q{fentiao.lines[0].id}": "10", "back": "order"},
+                         page=f"/orders/{order.id}")
+    assert response.location.endswith(f"/orders/{order.id}#sub-{fentiao.id}")
+    # From the part's own page, back to it; and nowhere else whatever is sent.
+    honey = order.sub_orders[1]
+    beekeeper = as_user(app, "beekeeper")
+    response = post_form(beekeeper, f"/sub-orders/{honey.id}/accept",
+                         {"back": "https://elsewhere.example/"}, page=f"/sub-orders/{honey.id}")
+    assert response.location.endswith(f"/sub-orders/{honey.id}")

@@ -86,6 +86,13 @@ def test_prices_and_products_sent_with_the_cart_form_are_ignored(buyer, market, 
     assert (line.user_id, line.product_id, line.quantity) == (
         market.purchaser.id, market.fentiao.id, Decimal(4))
     assert "¥114.00" in text(buyer.get("/cart"))  # 4 × ¥28.50 from the listing
+    post_form(buyer, f"/cart/lines/{line.id}",
+              {"quantity": "6", "price": "0.01", "product_id": str(market.honey.id),
+               "user_id": str(market.approver.id)}, page="/cart")
+    db.session.expire_all()
+    assert (line.user_id, line.product_id, line.quantity) == (
+        market.purchaser.id, market.fentiao.id, Decimal(6))
+    assert "¥171.00" in text(buyer.get("/cart"))
 
 
 def test_checkout_refusals_name_the_problem_and_keep_the_cart(buyer, market, db):
