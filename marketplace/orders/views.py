@@ -109,9 +109,11 @@ def checkout():
     if form.validate_on_submit():
         try:
             order = services.submit_purchase_order(user, form.data, form.idempotency_key.data)
-        except services.DuplicateSubmission:
+        except services.DuplicateSubmission as exc:
             order = services.order_by_key(user, form.idempotency_key.data)
-            return redirect(url_for("orders.order_page", order_id=order.id))
+            if order is not None:  # the first copy's order: where the retry should land
+                return redirect(url_for("orders.order_page", order_id=order.id))
+            flash(exc.message, "error")
         except Invalid as exc:
             show_errors(form, exc)
         else:
