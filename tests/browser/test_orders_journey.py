@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 from marketplace.extensions import db
 from marketplace.orders.models import PurchaseOrder
 from tests import factories
+from tests.orders.conftest import person
 
 PASSWORD = factories.PASSWORD
 
@@ -17,13 +18,13 @@ def seed(app):
         places = factories.seed_places()
         fangshan = factories.make_producer(places.yuzhou, name="禹州方山粉条合作社")
         bees = factories.make_producer(places.yanling, name="鄢陵蜂业合作社")
-        factories.make_user("farmer", role="producer", organisation=fangshan)
-        factories.make_user("beekeeper", role="producer", organisation=bees)
+        person("farmer", role="producer", organisation=fangshan)
+        person("beekeeper", role="producer", organisation=bees)
         fentiao = factories.make_certified_product(fangshan, places.starch, name="禹州粉条")
         honey = factories.make_certified_product(bees, places.bee, name="枣花蜜")
         canteen = factories.make_buyer(places.yuzhou, threshold_fen=30_000)
-        factories.make_user("purchaser", role="buyer", organisation=canteen)
-        boss = factories.make_user("boss", role="buyer_approver", organisation=canteen)
+        person("purchaser", role="buyer", organisation=canteen)
+        boss = person("boss", role="buyer_approver", organisation=canteen)
         canteen.buyer_profile.manager_id = boss.id
         db.session.commit()
         return fentiao.id, honey.id

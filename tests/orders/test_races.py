@@ -12,7 +12,6 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from marketplace.accounts.models import User
 from marketplace.audit.models import AuditEvent
@@ -26,10 +25,9 @@ from marketplace.orders.models import CartLine, OrderLine, PurchaseOrder, SubOrd
 from tests import factories
 from tests.conftest import make_app
 from tests.helpers import TOKEN
+from tests.orders.conftest import QUICK_HASH
 from tests.orders.served import Visitor, gunicorn, idempotency_key
 
-# Test accounts only: a cheap hash, so that logging in twenty purchasers costs the server little.
-HASH = generate_password_hash(factories.PASSWORD, method="pbkdf2:sha256:1000")
 _serial = itertools.count(1)
 ROUNDS = 10
 
@@ -69,9 +67,9 @@ def ctx(served):
 
 
 def person(role: str, organisation) -> User:
-    """A user with the shared test password (hashed once: twenty logins, one hash)."""
+    """A user with the test password, cheap to check (twenty logins at once)."""
     user = User(username=f"{role}{next(_serial)}", display_name=f"{role} 姓名", role=role,
-                organisation_id=organisation.id, password_hash=HASH)
+                organisation_id=organisation.id, password_hash=QUICK_HASH)
     db.session.add(user)
     db.session.commit()
     return user

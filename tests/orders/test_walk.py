@@ -17,6 +17,7 @@ from marketplace.orders import cart, services
 from tests import factories
 from tests.helpers import csrf_token, login
 from tests.orders.checks import forget_previous_request, snapshot
+from tests.orders.conftest import person
 
 BUYERS = {"purchaser_a", "approver_a", "purchaser_b", "approver_b"}
 EVERYONE = BUYERS | {"farmer_x", "farmer_y", "officer", "admin", "anonymous"}
@@ -46,16 +47,16 @@ def build_world(places, producer_org, producer, admin, officer) -> World:
     canteen = factories.make_buyer(places.yuzhou, threshold_fen=50_000)
     school = factories.make_buyer(places.yanling, name="鄢陵县第一中学", org_type="school")
     users = {
-        "purchaser_a": factories.make_user("purchaser_a", role="buyer", organisation=canteen),
-        "approver_a": factories.make_user("approver_a", role="buyer_approver", organisation=canteen),
-        "purchaser_b": factories.make_user("purchaser_b", role="buyer", organisation=school),
-        "approver_b": factories.make_user("approver_b", role="buyer_approver", organisation=school),
+        "purchaser_a": person("purchaser_a", role="buyer", organisation=canteen),
+        "approver_a": person("approver_a", role="buyer_approver", organisation=canteen),
+        "purchaser_b": person("purchaser_b", role="buyer", organisation=school),
+        "approver_b": person("approver_b", role="buyer_approver", organisation=school),
         "farmer_x": producer, "admin": admin, "officer": officer,
     }
     canteen.buyer_profile.manager_id = users["approver_a"].id
     school.buyer_profile.manager_id = users["approver_b"].id
     bees = factories.make_producer(places.yanling, name="鄢陵蜂业合作社")
-    users["farmer_y"] = factories.make_user("farmer_y", role="producer", organisation=bees)
+    users["farmer_y"] = person("farmer_y", role="producer", organisation=bees)
     fentiao = factories.make_certified_product(producer_org, places.starch)
     honey = factories.make_certified_product(bees, places.bee, name="枣花蜜")
     buyer, boss = users["purchaser_a"], users["approver_a"]
