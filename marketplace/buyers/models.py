@@ -49,6 +49,8 @@ class Channel:
 
 
 DEFAULT_RESERVED_SHARE = Decimal("10")
+#: The national floor of the reserved share (预留份额): at least 10% of the canteen food budget.
+MIN_RESERVED_SHARE = Decimal("10")
 
 
 class BuyerProfile(db.Model):

@@ -9,7 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from marketplace.accounts.models import Role, User
 from marketplace.accounts.services import _new_user, admit_registration
 from marketplace.audit.models import record
-from marketplace.buyers.models import DEFAULT_RESERVED_SHARE, BuyerProfile, DeliveryAddress
+from marketplace.buyers.models import (
+    DEFAULT_RESERVED_SHARE,
+    MIN_RESERVED_SHARE,
+    BuyerProfile,
+    DeliveryAddress,
+)
 from marketplace.errors import Invalid, InvalidTransition, NotFound
 from marketplace.extensions import db
 from marketplace.money import MoneyError, parse_quantity, parse_yuan
@@ -130,10 +135,12 @@ def _clean_settings(data: dict) -> tuple[dict, dict]:
     try:
         values["reserved_share_percent"] = (parse_quantity(ratio, positive=False, places=2)
                                             if ratio else DEFAULT_RESERVED_SHARE)
-        if values["reserved_share_percent"] > 100:
-            raise MoneyError("too large")
     except MoneyError:
         errors["reserved_share_percent"] = [_("请填写 0–100 之间的百分比，默认 10。")]
+    else:
+        # National rules ask at least 10% (some places more); the form says so, and so do we.
+        if not MIN_RESERVED_SHARE <= values["reserved_share_percent"] <= 100:
+            errors["reserved_share_percent"] = [_("预留份额比例不低于 10%，不超过 100%。")]
     return values, errors
 
 

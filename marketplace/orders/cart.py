@@ -6,6 +6,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from marketplace.buyers.services import active_addresses
 from marketplace.catalog.availability import is_on_sale
 from marketplace.catalog.models import Product
 from marketplace.clock import today
@@ -84,6 +85,12 @@ def view_cart(actor) -> Cart:
         part.items.append(CartItem(line, line_amount(product.price_fen, line.quantity),
                                    line_problem(product, line.quantity)))
     return Cart(list(parts.values()))
+
+
+def delivery_addresses(actor) -> list:
+    """Where the purchaser's organisation takes deliveries (the checkout's choices)."""
+    authorize("cart.use", actor)
+    return active_addresses(actor.organisation)
 
 
 def cart_size(user) -> int:

@@ -119,6 +119,17 @@ def _route(sub: SubOrder) -> None:
     sub.accept_by = SubOrder.deadline(sub.routed_at, current_app.config["ORDER_ACCEPT_HOURS"])
 
 
+def in_lock_order(lines) -> list:
+    """Cart or order lines in the one order every use case moves stock in: by product.
+
+    Two transactions that take (or put back) the same products in opposite orders can each
+    hold one product's row lock and wait for the other's: PostgreSQL then kills one of them
+    ("deadlock detected", a 500 for its user). Taking the locks in one global order cannot
+    form such a circle.
+    """
+    return sorted(lines, key=lambda line: line.product_id)
+
+
 def refresh_status(order: PurchaseOrder) -> None:
     """Recompute the purchase order's status from its sub-orders, as committed plus ours.
 
@@ -144,6 +155,11 @@ def submit_purchase_order(actor, data: dict, idempotency_key: str) -> PurchaseOr
     org = actor.organisation
     if not KEY.fullmatch(idempotency_key or ""):
         raise Invalid(_("表单已过期，请刷新页面后重新提交。"))
+    # One submission per purchaser at a time: a double click or a network retry waits for
+    # the first copy and then finds its order here, rather than an empty cart.
+    lock_row(actor)
+    if order_by_key(actor, idempotency_key) is not None:
+        raise DuplicateSubmission(_("这张采购单已经提交过了。"))
     details = _clean_delivery(org, data)
     lines = cart_lines(actor)
     if not lines:
@@ -172,6 +188,7 @@ def submit_purchase_order(actor, data: dict, idempotency_key: str) -> PurchaseOr
     by_producer: dict[int, list] = {}
     for line in lines:
         by_producer.setdefault(line.product.organisation_id, []).append(line)
+    parts: list[tuple[SubOrder, list]] = []
     for k, (producer_id, producer_lines) in enumerate(sorted(by_producer.items()), start=1):
         producer = producer_lines[0].product.organisation
         sub = SubOrder(
@@ -184,13 +201,18 @@ def submit_purchase_order(actor, data: dict, idempotency_key: str) -> PurchaseOr
         if not needs_approval:
             _route(sub)
         db.session.add(sub)
-        db.session.flush()
+        parts.append((sub, producer_lines))
+    db.session.flush()
+    sub_of = {cart_line.product_id: sub for sub, part in parts for cart_line in part}
+    for cart_line in in_lock_order(lines):
+        product = cart_line.product
+        if not stock.take(product.id, cart_line.quantity, sub_order_id=sub_of[product.id].id,
+                          actor=actor):
+            raise Invalid(_("%(name)s 库存不足，刚被其他单位订走。请调整数量后再提交。",
+                            name=product.name))
+    for sub, producer_lines in parts:
         for position, cart_line in enumerate(producer_lines):
-            product = cart_line.product
-            if not stock.take(product.id, cart_line.quantity, sub_order_id=sub.id, actor=actor):
-                raise Invalid(_("%(name)s 库存不足，刚被其他单位订走。请调整数量后再提交。",
-                                name=product.name))
-            db.session.add(_snapshot_line(sub, product, cart_line.quantity, position))
+            db.session.add(_snapshot_line(sub, cart_line.product, cart_line.quantity, position))
         record(actor, "suborder.created", sub, to_status=sub.status)
         if not needs_approval:
             notify_producer(sub, _("新订单 %(n)s 待接单", n=sub.number))
@@ -210,14 +232,22 @@ def order_by_key(actor, idempotency_key: str) -> PurchaseOrder | None:
         PurchaseOrder.idempotency_key == idempotency_key))
 
 
+def _awaiting_approval(order: PurchaseOrder) -> list[SubOrder]:
+    """The parts an approval decides; none means someone decided already (or never needed to)."""
+    subs = [sub for sub in order.sub_orders if sub.status == S.AWAITING_APPROVAL]
+    if not subs:
+        raise InvalidTransition(_("当前状态“%(state)s”下不能执行此操作。",
+                                  state=order.status_text))
+    return subs
+
+
 @use_case("po.approve", subject="order")
 def approve_purchase_order(actor, order: PurchaseOrder, reason: str = "") -> None:
     """The approver lets an order over the threshold go out: it is routed to producers."""
-    for sub in order.sub_orders:
-        if sub.status == S.AWAITING_APPROVAL:
-            fire(sub, "approve", actor, reason=reason)
-            _route(sub)
-            notify_producer(sub, _("新订单 %(n)s 待接单", n=sub.number))
+    for sub in _awaiting_approval(order):
+        fire(sub, "approve", actor, reason=reason)
+        _route(sub)
+        notify_producer(sub, _("新订单 %(n)s 待接单", n=sub.number))
     refresh_status(order)
     notify_buyers(order, _("采购单 %(n)s 已批准", n=order.number))
 
@@ -225,9 +255,8 @@ def approve_purchase_order(actor, order: PurchaseOrder, reason: str = "") -> Non
 @use_case("po.approve", subject="order")
 def return_purchase_order(actor, order: PurchaseOrder, reason: str) -> None:
     """The approver sends an order back to the purchasers with a reason."""
-    for sub in order.sub_orders:
-        if sub.status == S.AWAITING_APPROVAL:
-            fire(sub, "return", actor, reason=reason)
+    for sub in _awaiting_approval(order):
+        fire(sub, "return", actor, reason=reason)
     refresh_status(order)
     notify_buyers(order, _("采购单 %(n)s 被退回：%(r)s", n=order.number, r=reason))
 
@@ -243,7 +272,7 @@ def revise_returned_order(actor, order: PurchaseOrder, quantities: dict[int, str
     if not subs:
         raise InvalidTransition(_("只有被退回的采购单可以修改后重新提交。"))
     errors: dict[str, list[str]] = {}
-    removed: set[int] = set()
+    wanted: list[tuple[OrderLine, Decimal]] = []
     for sub in subs:
         for line in sub.lines:
             text = quantities.get(line.id, format_quantity(line.quantity))
@@ -260,15 +289,19 @@ def revise_returned_order(actor, order: PurchaseOrder, quantities: dict[int, str
             if problem:
                 errors[f"q{line.id}"] = [problem]
                 continue
-            if quantity == 0:
-                removed.add(line.id)
-            _change_line_quantity(actor, line, quantity)
+            wanted.append((line, quantity))
     if errors:
         raise Invalid(_("请检查数量。"), errors)
+    # The parts move first (compare-and-set, row locks): of a revision and a cancellation of
+    # the same order racing, one lands; then the stock, in lock order.
+    for sub in subs:
+        fire(sub, "resubmit", actor)
+    removed = {line.id for line, quantity in wanted if quantity == 0}
+    for line, quantity in sorted(wanted, key=lambda pair: pair[0].product_id):
+        _change_line_quantity(actor, line, quantity)
     for sub in subs:
         live = [line for line in sub.lines if line.id not in removed]
         sub.ordered_fen = sum(line.amount_fen for line in live)
-        fire(sub, "resubmit", actor)
         if not live:
             fire(sub, "cancel", actor, reason=_("修改时删除了全部产品。"))
     live_subs = [s for s in subs if s.status != S.CANCELLED]
@@ -297,18 +330,18 @@ def _change_line_quantity(actor, line: OrderLine, quantity: Decimal) -> None:
     line.amount_fen = line_amount(line.unit_price_fen, quantity)
 
 
-def _release(sub: SubOrder, actor, *, keep=None) -> None:
-    """Put back what a sub-order reserved and will not use (`keep`: line id -> kept qty)."""
-    for line in sub.lines:
+def _release(lines, actor, *, keep=None) -> None:
+    """Put back what order lines reserved and will not use (`keep`: line id -> kept qty)."""
+    for line in in_lock_order(lines):
         unused = line.quantity - ((keep or {}).get(line.id, Decimal(0)))
-        stock.put_back(line.product_id, unused, sub_order_id=sub.id, actor=actor)
+        stock.put_back(line.product_id, unused, sub_order_id=line.sub_order_id, actor=actor)
 
 
 @use_case("suborder.cancel", subject="sub")
 def cancel_sub_order(actor, sub: SubOrder, reason: str) -> None:
     """The buyer cancels a part until it ships (an overdue one included); stock goes back."""
     fire(sub, "cancel", actor, reason=reason)
-    _release(sub, actor)
+    _release(sub.lines, actor)
     refresh_status(sub.purchase_order)
     if sub.routed_at:
         notify_producer(sub, _("订单 %(n)s 已被采购单位取消", n=sub.number))
@@ -321,7 +354,12 @@ def cancel_purchase_order(actor, order: PurchaseOrder, reason: str) -> None:
     if not cancellable:
         raise InvalidTransition(_("这张采购单已没有可以取消的部分。"))
     for sub in cancellable:
-        cancel_sub_order(actor, sub, reason)
+        fire(sub, "cancel", actor, reason=reason)
+    _release([line for sub in cancellable for line in sub.lines], actor)  # all in lock order
+    refresh_status(order)
+    for sub in cancellable:
+        if sub.routed_at:
+            notify_producer(sub, _("订单 %(n)s 已被采购单位取消", n=sub.number))
 
 
 @use_case("suborder.fulfil", subject="sub")
@@ -335,14 +373,20 @@ def accept_sub_order(actor, sub: SubOrder) -> None:
 def decline_sub_order(actor, sub: SubOrder, reason: str) -> None:
     fire(sub, "decline", actor, reason=reason)
     sub.decline_reason = reason.strip()
-    _release(sub, actor)
+    _release(sub.lines, actor)
     refresh_status(sub.purchase_order)
     notify_buyers(sub.purchase_order, _("%(p)s 拒绝了订单 %(n)s：%(r)s", p=sub.producer_name,
                                         n=sub.number, r=reason))
 
 
-def _line_quantities(sub: SubOrder, quantities: dict, *, ceiling, label: str) -> dict:
-    """Parse {line id: text} for every line of `sub`; each within [0, ceiling(line)]."""
+def _line_quantities(sub: SubOrder, event: str, quantities: dict, *, ceiling,
+                     label: str) -> dict:
+    """Parse {line id: text} for every line of `sub`; each within [0, ceiling(line)].
+
+    The state comes first: receiving what was never shipped is "not now", not "more than 0".
+    """
+    if not sub.allows(event):
+        raise InvalidTransition(_("当前状态“%(state)s”下不能执行此操作。", state=sub.status_text))
     parsed, errors = {}, {}
     for line in sub.lines:
         text = quantities.get(line.id)
@@ -369,14 +413,14 @@ def ship_sub_order(actor, sub: SubOrder, quantities: dict[int, str]) -> None:
 
     What is not shipped goes back to stock at once.
     """
-    shipped = _line_quantities(sub, quantities, ceiling=lambda line: line.quantity,
+    shipped = _line_quantities(sub, "ship", quantities, ceiling=lambda line: line.quantity,
                                label=_("发货"))
     if not any(shipped.values()):
         raise Invalid(_("至少要发出一种产品；全部无法供应请拒单。"))
     fire(sub, "ship", actor)
     for line in sub.lines:
         line.quantity_shipped = shipped[line.id]
-    _release(sub, actor, keep=shipped)
+    _release(sub.lines, actor, keep=shipped)
     sub.shipped_at = now()
     refresh_status(sub.purchase_order)
     notify_buyers(sub.purchase_order, _("%(p)s 已发货 %(n)s，请验收", p=sub.producer_name,
@@ -395,7 +439,7 @@ def _settle(sub: SubOrder, received: dict) -> None:
 def receive_sub_order(actor, sub: SubOrder, quantities: dict[int, str]) -> None:
     """验收: the quantity actually received per line (not more than shipped); a shortfall
     lowers the amount due."""
-    received = _line_quantities(sub, quantities,
+    received = _line_quantities(sub, "receive", quantities,
                                 ceiling=lambda line: line.quantity_shipped or Decimal(0),
                                 label=_("验收"))
     fire(sub, "receive", actor)
@@ -417,7 +461,7 @@ def dispute_sub_order(actor, sub: SubOrder, reason: str) -> None:
 @use_case("suborder.resolve", subject="sub")
 def resolve_dispute(actor, sub: SubOrder, quantities: dict[int, str], reason: str) -> None:
     """The city settles a dispute by fixing the accepted quantity of each line."""
-    accepted = _line_quantities(sub, quantities,
+    accepted = _line_quantities(sub, "resolve", quantities,
                                 ceiling=lambda line: line.quantity_shipped or Decimal(0),
                                 label=_("认可"))
     if sub.received_on is None:

@@ -6,7 +6,6 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from marketplace.audit.models import history_of
-from marketplace.buyers.services import active_addresses
 from marketplace.catalog.services import get_product
 from marketplace.clock import now, today
 from marketplace.errors import Invalid
@@ -32,7 +31,8 @@ def line_quantities() -> dict[int, str]:
     """{line id: typed quantity} from fields named q<line id>."""
     out = {}
     for key, value in request.form.items():
-        if key.startswith("q") and key[1:].isdigit() and len(key) < 12:
+        # ASCII digits only: "q²" passes str.isdigit() but not int().
+        if key.startswith("q") and key[1:].isascii() and key[1:].isdigit() and len(key) < 12:
             out[int(key[1:])] = value
     return out
 
@@ -63,7 +63,7 @@ def add_to_cart(product_id: int):
 def _render_cart(checkout=None, status=200):
     user = actor()
     cart = carts.view_cart(user)
-    addresses = active_addresses(user.organisation)
+    addresses = carts.delivery_addresses(user)
     if checkout is None:
         profile = user.organisation.buyer_profile
         checkout = CheckoutForm(addresses=addresses, windows=services.DELIVERY_WINDOWS,
@@ -106,14 +106,16 @@ def remove_cart_line(line_id: int):
 @login_required
 def checkout():
     user = actor()
-    form = CheckoutForm(addresses=active_addresses(user.organisation),
+    form = CheckoutForm(addresses=carts.delivery_addresses(user),
                         windows=services.DELIVERY_WINDOWS)
     if form.validate_on_submit():
         try:
             order = services.submit_purchase_order(user, form.data, form.idempotency_key.data)
-        except services.DuplicateSubmission:
+        except services.DuplicateSubmission as exc:
             order = services.order_by_key(user, form.idempotency_key.data)
-            return redirect(url_for("orders.order_page", order_id=order.id))
+            if order is not None:  # the first copy's order: where the retry should land
+                return redirect(url_for("orders.order_page", order_id=order.id))
+            flash(exc.message, "error")
         except Invalid as exc:
             show_errors(form, exc)
         else:
@@ -213,7 +215,8 @@ def reorder(order_id: int):
         skipped = services.reorder(actor(), order)
         if skipped:
             flash(_("以下产品已不能订购，未加入购物车：%(names)s", names="、".join(skipped)), "error")
-        flash(_("已把可订购的产品加入购物车。"), "success")
+        if len(skipped) < sum(len(sub.lines) for sub in order.sub_orders):
+            flash(_("已把可订购的产品加入购物车。"), "success")
     return redirect(url_for("orders.cart"))
 
 
@@ -235,18 +238,26 @@ def sub_order_page(sub_id: int):
     return _render_sub(services.get_sub_order(actor(), sub_id))
 
 
+def _back_to(sub) -> str:
+    """Where the form was: the purchase order's page (at this part) or the sub-order's."""
+    if request.form.get("back") == "order":
+        return url_for("orders.order_page", order_id=sub.purchase_order_id,
+                       _anchor=f"sub-{sub.id}")
+    return url_for("orders.sub_order_page", sub_id=sub.id)
+
+
 def _sub_action(sub_id: int, call, done: str):
     sub = services.get_sub_order(actor(), sub_id)
     form = ReasonForm()
     if not form.validate_on_submit():
-        return redirect(url_for("orders.sub_order_page", sub_id=sub.id))
+        return redirect(_back_to(sub))
     try:
         call(actor(), sub, form)
     except Invalid as exc:
         show_errors(form, exc)
         return _render_sub(sub, 400, form=form, errors=exc.errors)
     flash(done, "success")
-    return redirect(url_for("orders.sub_order_page", sub_id=sub.id))
+    return redirect(_back_to(sub))
 
 
 SUB_ACTIONS = {

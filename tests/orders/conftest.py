@@ -4,10 +4,26 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from werkzeug.security import generate_password_hash
 
+from marketplace.accounts.models import User
 from marketplace.buyers.services import active_addresses
 from marketplace.clock import today
+from marketplace.extensions import db
 from tests import factories
+
+# A real password hash of the test password, computed once and cheap to check: the order
+# tests log many people in, and each scrypt hash costs a noticeable fraction of a second.
+QUICK_HASH = generate_password_hash(factories.PASSWORD, method="pbkdf2:sha256:1000")
+
+
+def person(username: str, *, role: str, organisation) -> User:
+    """A member of `organisation` who logs in with the usual test password."""
+    user = User(username=username, display_name=f"{username} 姓名", role=role,
+                organisation_id=organisation.id, password_hash=QUICK_HASH)
+    db.session.add(user)
+    db.session.commit()
+    return user
 
 
 @dataclass
@@ -24,14 +40,14 @@ class Market:
 @pytest.fixture
 def market(places, producer_org, producer):
     canteen = factories.make_buyer(places.yuzhou, threshold_fen=300_000)
-    purchaser = factories.make_user("purchaser", role="buyer", organisation=canteen)
-    approver = factories.make_user("boss", role="buyer_approver", organisation=canteen)
+    purchaser = person("purchaser", role="buyer", organisation=canteen)
+    approver = person("boss", role="buyer_approver", organisation=canteen)
     canteen.buyer_profile.manager_id = approver.id
     bees = factories.make_producer(places.yanling, name="鄢陵蜂业合作社")
     fentiao = factories.make_certified_product(producer_org, places.starch)
     honey = factories.make_certified_product(bees, places.bee, name="枣花蜜")
     farmer = producer
-    beekeeper = factories.make_user("beekeeper", role="producer", organisation=bees)
+    beekeeper = person("beekeeper", role="producer", organisation=bees)
     return Market(canteen, purchaser, approver, fentiao, honey, farmer, beekeeper)
 
 
