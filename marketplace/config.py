@@ -34,6 +34,7 @@ def _secret_key() -> str:
 
 class Config:
     SECRET_KEY = None  # filled in by load_config so importing this module writes nothing
+    PASSWORD_HASH_METHOD = "scrypt"
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'xunong.db'}"
     )
@@ -136,6 +137,7 @@ class Config:
 
 
 class TestConfig(Config):
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # cheap: thousands of users are made in tests
     TESTING = True
     SECRET_KEY = "test-only-secret"  # noqa: S105 - never used outside tests
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")

@@ -24,6 +24,8 @@ def make_app(tmp_path, **overrides):
         "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
         "CERT_NOTICE_DAYS": 7,
         "CERT_TERM_DAYS": 365,
+        # A real hash, but cheap: scrypt would cost each test a second per user it makes.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
     settings.update(overrides)
     return create_app(settings)
