@@ -34,7 +34,7 @@ def _secret_key() -> str:
 
 class Config:
     SECRET_KEY = None  # filled in by load_config so importing this module writes nothing
-    PASSWORD_HASH_METHOD = "scrypt"
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a hashing method, not a password
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'xunong.db'}"
     )
@@ -137,7 +137,7 @@ class Config:
 
 
 class TestConfig(Config):
-    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # cheap: thousands of users are made in tests
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - cheap: thousands of users are made in tests
     TESTING = True
     SECRET_KEY = "test-only-secret"  # noqa: S105 - never used outside tests
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
