@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import accumulate
+from operator import itemgetter
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -103,6 +104,15 @@ class Producer:
     items: list = field(default_factory=list)
     by_month: dict = field(default_factory=dict)  # month -> (items, cumulative weights)
     users: list = field(default_factory=list)  # (id, display name)
+    mixes: dict = field(default_factory=dict)  # month -> {category code: seasonal weight}
+
+    def mix(self, month: int) -> dict:
+        if month not in self.mixes:
+            mix: dict[str, float] = {}
+            for item in self.items:
+                mix[item.category_code] = mix.get(item.category_code, 0) + item.season[month]
+            self.mixes[month] = mix
+        return self.mixes[month]
 
     def pick(self, rng, month: int) -> Item:
         if month not in self.by_month:
@@ -145,11 +155,9 @@ class Catalogue:
         key = (org_type, month)
         if key not in self.tables:
             taste = data.TASTES.get(org_type, {})
-            weights = []
             producers = list(self.producers.values())
-            for producer in producers:
-                weights.append(sum(taste.get(i.category_code, 1) * i.season[month]
-                                   for i in producer.items))
+            weights = [sum(taste.get(code, 1) * weight for code, weight in p.mix(month).items())
+                       for p in producers]
             self.tables[key] = (producers, list(accumulate(weights)))
         return self.tables[key]
 
@@ -414,9 +422,53 @@ class Writer:
         for model in self.TABLES:
             rows = self.rows[model]
             if rows:
-                db.session.execute(model.__table__.insert(), rows)
+                bulk_insert(model.__table__, rows)
                 self.counts[model.__tablename__] += len(rows)
                 self.rows[model] = []
+
+
+def _sqlite_value(column):
+    """How sqlite3 must be given a value of this column (SQLAlchemy's own storage formats)."""
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        return None
+    if kind is datetime:
+        return lambda v: v.isoformat(" ", "microseconds")
+    if kind is date:
+        return date.isoformat
+    if kind is Decimal:
+        return str
+    if kind is bool:
+        return int
+    return None
+
+
+def bulk_insert(table, rows: list[dict]) -> None:
+    """Insert many rows fast, in the session's transaction: COPY on PostgreSQL, executemany
+    on SQLite, either way without SQLAlchemy's per-row parameter processing (which costs more
+    than the database at a million rows)."""
+    names = [c.name for c in table.columns]
+    values = map(itemgetter(*names), rows)  # every row names every column
+    cursor = db.session.connection().connection.cursor()
+    try:
+        if db.session.get_bind().dialect.name == "postgresql":
+            with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+            return
+        for column in table.columns:
+            convert = _sqlite_value(column)
+            if convert is not None:
+                name = column.name
+                for row in rows:
+                    if row[name] is not None:
+                        row[name] = convert(row[name])
+        values = map(itemgetter(*names), rows)
+        cursor.executemany(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+                           f"({', '.join('?' * len(names))})", values)
+    finally:
+        cursor.close()
 
 
 class Simulation:
@@ -770,12 +822,33 @@ def _reserve_numbers(year: int, count: int) -> int:
     return last - count + 1
 
 
+def _set_stock(updates: list[tuple[int, Decimal]]) -> None:
+    """products.stock = the ledger's last balance, for every product that moved."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("CREATE TEMP TABLE demo_stock (id integer PRIMARY KEY, "
+                                   "stock numeric(14, 3)) ON COMMIT DROP")
+        cursor = connection.connection.cursor()
+        with cursor.copy("COPY demo_stock (id, stock) FROM STDIN") as copy:
+            for row in updates:
+                copy.write_row(row)
+        cursor.close()
+        connection.exec_driver_sql("UPDATE products SET stock = demo_stock.stock "
+                                   "FROM demo_stock WHERE products.id = demo_stock.id")
+    else:
+        cursor = connection.connection.cursor()
+        cursor.executemany("UPDATE products SET stock = ? WHERE id = ?",
+                           [(str(stock), product_id) for product_id, stock in updates])
+        cursor.close()
+
+
 def _write_stock(writer: Writer, rng: random.Random, start: datetime) -> int:
     """Insert the movements in time order per product, restocking before a take would fail."""
     product_ids = sorted(writer.moves)
-    stock = dict(db.session.execute(select(Product.id, Product.stock)
-                                    .where(Product.id.in_(product_ids))).all()) if len(
-        product_ids) < 30_000 else dict(db.session.execute(select(Product.id, Product.stock)))
+    query = select(Product.id, Product.stock)
+    if len(product_ids) < 10_000:
+        query = query.where(Product.id.in_(product_ids))
+    stock = dict(db.session.execute(query).all())
     rows, updates = [], []
     for product_id in product_ids:
         balance = Decimal(stock[product_id])
@@ -797,17 +870,13 @@ def _write_stock(writer: Writer, rng: random.Random, start: datetime) -> int:
                          "delta": delta, "balance": balance, "reason": reason, "note": "",
                          "sub_order_id": sub_id, "actor_id": actor, "at": at})
             previous = at
-        updates.append({"pid": product_id, "stock": balance})
+        updates.append((product_id, balance))
         if len(rows) >= 20_000:
-            db.session.execute(StockMovement.__table__.insert(), rows)
+            bulk_insert(StockMovement.__table__, rows)
             rows = []
     if rows:
-        db.session.execute(StockMovement.__table__.insert(), rows)
-    products = Product.__table__
-    for i in range(0, len(updates), 20_000):
-        db.session.execute(
-            products.update().where(products.c.id == bindparam("pid"))
-            .values(stock=bindparam("stock")), updates[i:i + 20_000])
+        bulk_insert(StockMovement.__table__, rows)
+    _set_stock(updates)
     # The opening stock was there before the first order.
     movements = StockMovement.__table__
     db.session.execute(movements.update().where(movements.c.reason == "initial",
