@@ -2,7 +2,7 @@
 
 Demo products (and any producer who has not uploaded a photo yet) would otherwise all show the
 same grey box. Illustrations come from OpenMoji (CC BY-SA 4.0, vendored unchanged from the npm
-package into static/img/lines/, see the NOTICE there) and are chosen by the product line named
+package into static/img/lines/, see NOTICE.txt there) and are chosen by the product line named
 in the product's name, else by its category. An uploaded photo always takes precedence. The
 alt text of an illustration says it is one ("蜂蜜（示意图）"), never passes it off as the
 product itself.
@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from marketplace.extensions import static_digest
 
 #: Where the vendored illustrations live, under static/.
 FOLDER = "img/lines"
@@ -117,5 +119,6 @@ def picture_for(product) -> Picture | None:
         label = getattr(category, "name", "")
         if image is None:
             return None
-    return Picture(url_for("static", filename=illustration_path(image)),
+    # Under its content-hashed name once `flask digest compile` has run (a year's cache).
+    return Picture(static_digest.static_url_for("static", filename=illustration_path(image)),
                    _("%(line)s（示意图）", line=label), False)
