@@ -13,6 +13,7 @@ from marketplace.catalog.models import Product, StockMovement
 from marketplace.certification.models import Certificate
 from marketplace.clock import now, today
 from marketplace.demo.commands import DEFAULT_PASSWORD
+from marketplace.demo.orders import Writer
 from marketplace.money import line_amount
 from marketplace.notices.services import unread_count
 from marketplace.orders import services
@@ -235,7 +236,8 @@ def test_an_order_submitted_after_the_demo_takes_the_next_number(demo):
     check_invariants(db)
 
 
-def test_generate_orders_for_benchmarks(app, db):
+def test_generate_orders_for_benchmarks(app, db, monkeypatch):
+    monkeypatch.setattr(Writer, "FLUSH_LINES", 200)  # written in many chunks, as at 1,000,000
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo", "generate", "--producers", "30", "--products", "400",
                                  "--orders", "3000"])

@@ -394,6 +394,7 @@ class Writer:
     """Buffers the rows of many orders and inserts them in bulk, parents first."""
 
     TABLES = (PurchaseOrder, SubOrder, OrderLine, SupplierRating, AuditEvent, Notice)
+    FLUSH_LINES = 20_000  # rows are written about this many order lines at a time
 
     def __init__(self):
         self.rows = {model: [] for model in self.TABLES}
@@ -411,7 +412,10 @@ class Writer:
         if "id" not in row:
             row["id"] = self.take_id(model)
         self.rows[model].append(row)
-        if len(self.rows[OrderLine]) >= 20_000:
+
+    def order_done(self) -> None:
+        """Between orders every row's parent is buffered too: a good moment to write."""
+        if len(self.rows[OrderLine]) >= self.FLUSH_LINES:
             self.flush()
 
     def move(self, product_id: int, at: datetime, delta: Decimal, reason: str, sub_id: int,
@@ -646,6 +650,7 @@ class Simulation:
                 "to_status": str(new) if new is not None else None, "reason": reason,
             })
         self._notices(buyer, order_id, notices)
+        writer.order_done()
 
     def _lines(self, sub: SubDraft) -> None:
         producer = sub.producer
