@@ -156,8 +156,9 @@ class Catalogue:
         if key not in self.tables:
             taste = data.TASTES.get(org_type, {})
             producers = list(self.producers.values())
+            # A producer with a login (the demo's) is a busy one: its history fills a page.
             weights = [sum(taste.get(code, 1) * weight for code, weight in p.mix(month).items())
-                       for p in producers]
+                       * (4 if p.users else 1) for p in producers]
             self.tables[key] = (producers, list(accumulate(weights)))
         return self.tables[key]
 

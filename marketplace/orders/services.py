@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from marketplace.audit.models import record
 from marketplace.buyers.models import BuyerProfile, Channel, DeliveryAddress
@@ -555,6 +556,8 @@ def sub_orders_of_producer(actor, page: int = 1, status: str | None = None):
                                    SubOrder.status.notin_((S.AWAITING_APPROVAL, S.RETURNED)))
     if status:
         query = query.where(SubOrder.status == status)
+    # The list shows each part's purchase order (buyer, delivery date): one query, not 20.
+    query = query.options(selectinload(SubOrder.purchase_order))
     return db.paginate(query.order_by(SubOrder.id.desc()), page=page, per_page=20,
                        error_out=False)
 
