@@ -286,12 +286,12 @@ def measure_lists(app, accounts: dict, repeat: int) -> dict:
 class Purchaser(threading.Thread):
     """One browser: logs in, then fills a cart, opens it and submits, until time is up."""
 
-    def __init__(self, port, username, quantities, scarce, deadline, seed):
+    def __init__(self, port, username, quantities, scarce, clock, seed):
         super().__init__(daemon=True)
-        self.port, self.username, self.scarce = port, username, scarce
+        self.port, self.username, self.scarce, self.clock = port, username, scarce, clock
         self.quantities = quantities  # product id -> quantity to order (its minimum)
         self.pool = sorted(p for p in quantities if p != scarce)
-        self.deadline, self.rng = deadline, random.Random(seed)
+        self.rng = random.Random(seed)
         self.cookie = ""
         self.orders, self.refused, self.errors = [], 0, []
         self.checkout_ms, self.request_ms = [], []
@@ -324,9 +324,14 @@ class Purchaser(threading.Thread):
             assert status == 302, f"login {status}"
             _, _, page = self.request("GET", "/orders")
             token = TOKEN.search(page).group(1)
-            while time.monotonic() < self.deadline:
-                self.one_order(token)
         except Exception as exc:  # noqa: BLE001 - reported, and the run counts as failed
+            self.errors.append(repr(exc))
+        self.clock["start"].wait()  # the run starts when every purchaser is logged in
+        self.request_ms, self.checkout_ms = [], []
+        try:
+            while not self.errors and time.monotonic() < self.clock["deadline"]:
+                self.one_order(token)
+        except Exception as exc:  # noqa: BLE001
             self.errors.append(repr(exc))
 
     def one_order(self, token):
@@ -389,7 +394,7 @@ def _load_setup(accounts: dict):
         db.session.commit()
     owner.organisation_id = org_id
     db.session.commit()
-    units = 40
+    units = 20  # sells out within seconds when half of 50 purchasers want it
     stock.adjust_stock(owner, scarce, "recount", str(scarce.min_order_qty * units))
     initial = db.session.get(Product, scarce.id).stock
     pool = [p for org, products in list(by_producer.items())[:60] for p in products[:3]
@@ -425,15 +430,20 @@ def _serve_and_buy(url, workdir, accounts, quantities, scarce, seconds):
                 break
             except OSError:
                 time.sleep(0.1)
-        deadline = time.monotonic() + seconds
-        purchasers = [Purchaser(port, user, quantities, scarce, deadline, seed)
+        clock: dict = {}
+
+        def go():
+            clock["started"] = time.monotonic()
+            clock["deadline"] = clock["started"] + seconds
+
+        clock["start"] = threading.Barrier(len(accounts["purchasers"]), action=go)
+        purchasers = [Purchaser(port, user, quantities, scarce, clock, seed)
                       for seed, user in enumerate(accounts["purchasers"])]
-        started = time.monotonic()
         for purchaser in purchasers:
             purchaser.start()
         for purchaser in purchasers:
-            purchaser.join(timeout=seconds + 120)
-        elapsed = time.monotonic() - started
+            purchaser.join(timeout=seconds + 600)
+        elapsed = time.monotonic() - clock["started"]
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
