@@ -12,7 +12,7 @@ from marketplace.buyers.services import active_addresses
 from marketplace.catalog.models import Product, StockMovement
 from marketplace.certification.models import Certificate
 from marketplace.clock import now, today
-from marketplace.demo.commands import DEFAULT_PASSWORD
+from marketplace.demo.commands import _password
 from marketplace.demo.orders import Writer
 from marketplace.money import line_amount
 from marketplace.notices.services import unread_count
@@ -205,7 +205,7 @@ def test_every_demo_login_has_work_waiting(demo, client):
                 f"/sub-orders/{to_ship[0].id}": "确认发货"}
     for username, urls in pages.items():
         client.post("/logout")
-        assert login(client, username, DEFAULT_PASSWORD).status_code == 302
+        assert login(client, username, _password()).status_code == 302
         for url in urls:
             response = client.get(url)
             assert response.status_code == 200, (username, url)
