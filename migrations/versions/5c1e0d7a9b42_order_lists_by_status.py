@@ -5,7 +5,7 @@ no statistics unless told to) walk every order of that status in the whole platf
 at a million order lines. Seen with bench/orders.py.
 
 Revision ID: 5c1e0d7a9b42
-Revises: 2d8968c0d90b
+Revises: 2fa30d8a4659
 Create Date: 2026-11-29 23:00:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '5c1e0d7a9b42'
-down_revision = '2d8968c0d90b'
+down_revision = '2fa30d8a4659'
 branch_labels = None
 depends_on = None
 
