@@ -34,8 +34,12 @@ COUNTED_STATUS = SubOrderStatus.RECEIVED
 
 def counts(line: OrderLine, sub: SubOrder) -> bool:
     """This line is in the city's figures (the Python form of `counted_condition`)."""
-    return (sub.status == COUNTED_STATUS and sub.received_on is not None
-            and line.certificate_id is not None
+    return sub.status == COUNTED_STATUS and line_qualifies(line, sub)
+
+
+def line_qualifies(line: OrderLine, sub: SubOrder) -> bool:
+    """The line counts whenever its sub-order is in the counted state."""
+    return (sub.received_on is not None and line.certificate_id is not None
             and (line.quantity_received or 0) > 0)
 
 
@@ -131,11 +135,15 @@ class Measures:
 
 
 def contribution(sub: SubOrder) -> dict[tuple, Measures]:
-    """What one sub-order adds to the roll-ups now: roll-up key -> measures."""
+    """What one sub-order adds to the roll-ups while it is in the counted state.
+
+    Computed from its lines whatever its status now, so that a dispute can take away
+    exactly what the receipt added.
+    """
     order = sub.purchase_order
     out: dict[tuple, Measures] = {}
     for line in sub.lines:
-        if not counts(line, sub):
+        if not line_qualifies(line, sub):
             continue
         for dim in DIMENSIONS.values():
             for grain in GRAINS:

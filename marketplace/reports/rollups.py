@@ -76,6 +76,9 @@ def record_refund(line: OrderLine, amount_fen: int) -> None:
     if amount_fen > counting.net_fen(line):
         raise Invalid(_("退款金额不能超过已验收金额减去已退款金额。"))
     sub = line.sub_order
+    if sub.status != counting.COUNTED_STATUS:  # counted afresh when it is received again
+        line.refunded_fen = (line.refunded_fen or 0) + amount_fen
+        return
     before = counting.contribution(sub)
     line.refunded_fen = (line.refunded_fen or 0) + amount_fen
     after = counting.contribution(sub)
