@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional
 
-from marketplace.forms import optional_int
+from marketplace.forms import choices, optional_int
 from marketplace.reports.models import TokenScope
 
 SCOPE_LABELS = {TokenScope.CITY: _l("全市"), TokenScope.COUNTY: _l("一个县区"),
@@ -13,7 +13,7 @@ SCOPE_LABELS = {TokenScope.CITY: _l("全市"), TokenScope.COUNTY: _l("一个县�
 class TokenForm(FlaskForm):
     name = StringField(_l("用途"), validators=[DataRequired(), Length(max=80)],
                        description=_l("例如：省消费帮扶监测系统对接"))
-    scope = SelectField(_l("可读范围"), choices=[(k, v) for k, v in SCOPE_LABELS.items()])
+    scope = SelectField(_l("可读范围"), choices=choices(SCOPE_LABELS.items()))
     county_id = SelectField(_l("县区"), coerce=optional_int, validate_choice=False)
     organisation_id = IntegerField(_l("单位编号"), validators=[Optional()],
                                    description=_l("范围为单位时填写，见经营主体或采购单位页面地址中的编号"))

@@ -7,7 +7,7 @@ buyer only its own reserved share — the same rules for pages, exports and the 
 """
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from flask import current_app
@@ -18,7 +18,7 @@ from marketplace.buyers.models import BuyerProfile, Channel
 from marketplace.catalog.availability import on_sale_sql
 from marketplace.catalog.models import Category, Product
 from marketplace.certification.models import Certificate
-from marketplace.clock import now, today
+from marketplace.clock import today
 from marketplace.errors import Invalid, NotFound
 from marketplace.extensions import db
 from marketplace.orders.models import OrderLine, PurchaseOrder, SubOrder
@@ -652,7 +652,7 @@ def risk_signals(actor, county_id: int | None = None) -> RiskSignals:
         select(Product, Organisation.name, last_sale.label("last_sale"))
         .join(Product.organisation)
         .where(on_sale_sql(day), in_county, Product.stock > 0,
-               Product.created_at <= now() - timedelta(days=s["slow_days"]),
+               Product.created_at < datetime.combine(since, time()),
                ~exists().where(OrderLine.product_id == Product.id,
                                OrderLine.sub_order_id == SubOrder.id,
                                counting.counted_condition(), SubOrder.received_on >= since))

@@ -8,7 +8,7 @@ from marketplace.accounts.models import Role
 from marketplace.catalog.models import UNITS
 from marketplace.clock import today
 from marketplace.errors import Invalid, NotAuthorized, NotFound
-from marketplace.forms import ConfirmForm, show_errors
+from marketplace.forms import ConfirmForm, choices, show_errors
 from marketplace.params import int_arg
 from marketplace.permissions import can
 from marketplace.reports import exports, manage, services
@@ -240,14 +240,15 @@ def simple_export(page: str, table: str, fmt: str):
 
 def _token_form() -> TokenForm:
     form = TokenForm()
-    form.county_id.choices = [("", "—")] + [
-        (str(c.id), c.name) for c in manage.counties()]
+    form.county_id.choices = choices([("", "—")] + [
+        (str(c.id), c.name) for c in manage.counties()])
     return form
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
 @login_required
 def tokens():
+    tokens_ = manage.list_tokens(actor())
     form = _token_form()
     secret = None
     status = 200
@@ -264,7 +265,9 @@ def tokens():
                 flash(_("令牌已签发。请立即复制保存，它只显示这一次。"), "success")
         else:
             status = 400
-    return render_template("reports/tokens.html", tokens=manage.list_tokens(actor()), form=form,
+    if secret:
+        tokens_ = manage.list_tokens(actor())
+    return render_template("reports/tokens.html", tokens=tokens_, form=form,
                            secret=secret, confirm=ConfirmForm()), status
 
 
@@ -281,9 +284,10 @@ def revoke_token(token_id: int):
 @bp.route("/reference-prices", methods=["GET", "POST"])
 @login_required
 def reference_prices():
+    prices = manage.list_reference_prices(actor())
     form = ReferencePriceForm()
-    form.category_id.choices = [(str(c.id), c.name) for c in manage.categories()]
-    form.unit.choices = [(u, u) for u in UNITS]
+    form.category_id.choices = choices((str(c.id), c.name) for c in manage.categories())
+    form.unit.choices = choices((u, u) for u in UNITS)
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
@@ -299,7 +303,7 @@ def reference_prices():
         else:
             status = 400
     return render_template("reports/reference_prices.html",
-                           prices=manage.list_reference_prices(actor()), form=form,
+                           prices=prices, form=form,
                            confirm=ConfirmForm()), status
 
 

@@ -7,7 +7,8 @@ and a school (学校, channel 进学校).
     #  day         buyer    what                         outcome                    counts
     1  2025-03-10  canteen  10 袋 粉条, 8 accepted        received, ¥28.50 refunded  ¥199.50 禹州 Mar
     2  2025-03-12  school   4 瓶 蜂蜜                     received                   ¥272.00 鄢陵 Mar
-    3  2025-04-02  canteen  20 斤 红薯粉条 + 2 瓶 蜂蜜     粉条 received; 蜂蜜 declined ¥250.00 禹州 Apr (脱贫村)
+    3  2025-04-02  canteen  20 斤 红薯粉条 + 2 瓶 蜂蜜     粉条 received; 蜂蜜 declined ¥250.00 禹州 Apr
+                                                                                 (脱贫村)
     4  2025-04-05  canteen  6 袋 粉条                      shipped, disputed, open    nothing
     5  2025-04-06  school   4 袋 粉条                      cancelled                  nothing
     6  2025-05-20  canteen  3 瓶 蜂蜜                      received 3, disputed,      ¥136.00 鄢陵 May
