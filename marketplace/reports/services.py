@@ -150,9 +150,7 @@ def _type_label(value: str) -> str:
 
 def _common_breakdowns(d: Dashboard, county_id) -> None:
     period, previous = d.period, d.previous
-    cat_ids = {k[1] for k in _sums("category", period, county_id)} | {
-        k[1] for k in _sums("category", previous, county_id)}
-    categories = _names(Category, cat_ids)
+    categories = dict(db.session.execute(select(Category.id, Category.name)).all())
     d.tables["category"] = _breakdown(
         "category", _("按产品品类"), [Column("category", _("品类"))], "category", period,
         previous, county_id, lambda k: {"category": categories.get(k[1], _("未知"))})
@@ -207,9 +205,15 @@ def _headline(period: Period, previous: Period, county_id) -> dict:
 def _sales_dashboard(period: Period, county: County | None) -> Dashboard:
     previous = period.previous()
     county_id = county.id if county else None
-    d = Dashboard(period, previous, county, headline=_headline(period, previous, county_id))
+    d = Dashboard(period, previous, county)
     if county is None:
-        d.tables["counties"] = county_table(period)
+        counties = d.tables["counties"] = county_table(period)
+        t = counties.total
+        d.headline = {"amount": t["amount"], "previous": t["previous"], "change": t["change"],
+                      "sub_orders": t["sub_orders"], "lines": t["lines"], "buyers": t["buyers"],
+                      "poor_amount": t["poor_amount"], "poor_share": t["poor_share"]}
+    else:
+        d.headline = _headline(period, previous, county_id)
     d.tables["township"] = _township_table(period, previous, county_id)
     if county is not None:
         d.tables["producer"] = _producer_table(period, previous, county_id)
@@ -483,14 +487,16 @@ def sales_detail(actor, period: Period, county_id: int | None = None,
     elif county_id:
         query = query.where(OrderLine.county_id == county_id)
     yes, no = _("是"), _("否")
-    types = {}
+    types, channels = {}, {}
     for row in db.session.execute(query.execution_options(yield_per=2000)):
         (day, number, buyer, btype, channel, county, township, village, poor, producer,
          product, category, cert, unit, price, qty, amount) = row
         if btype not in types:
             types[btype] = _type_label(btype)
+        if channel not in channels:
+            channels[channel] = Channel.label(channel)
         yield {"received_on": day, "order": number, "buyer": buyer, "buyer_type": types[btype],
-               "channel": Channel.label(channel), "county": county, "township": township,
+               "channel": channels[channel], "county": county, "township": township,
                "village": village, "poor": yes if poor else no, "producer": producer,
                "product": product, "category": category, "certificate": cert, "unit": unit,
                "price": price, "quantity": qty, "amount": int(amount)}

@@ -87,6 +87,11 @@ def deliver(sub, producer, buyer, received: str | None = None):
 
 @pytest.fixture
 def world(app, places):
+    return build_world(app, places)
+
+
+def build_world(app, places) -> World:
+    """The sales of the table above, made through the services (inside an app context)."""
     set_day(app, date(2025, 3, 1))
     admin = factories.make_user("admin", role="admin")
     canteen = factories.make_buyer(places.yuzhou)
