@@ -10,6 +10,7 @@ import io
 import os
 import tempfile
 from collections.abc import Iterable
+from copy import copy
 from datetime import date
 from decimal import Decimal
 from urllib.parse import quote
@@ -101,19 +102,26 @@ def write_xlsx(path: str, title: str, columns: list[Column], rows: Iterable[dict
         cell.alignment = Alignment(horizontal="center")
         header.append(cell)
     sheet.append(header)
-    numeric = {c.key: FORMATS.get(c.kind) for c in columns}
+    # One styled cell per column, whose style every data cell of the column copies: setting
+    # number_format cell by cell would look the format up a hundred thousand times.
+    styles = {}
+    for column in columns:
+        if column.kind in FORMATS:
+            template = WriteOnlyCell(sheet, None)
+            template.number_format = FORMATS[column.kind]
+            styles[column.key] = template._style
+    kinds = [(c.key, c.kind, styles.get(c.key)) for c in columns]
 
     def cells(row, bold=False):
         out = []
-        for column in columns:
-            value = cell_value(column.kind, row.get(column.key))
-            fmt = numeric[column.key]
-            if fmt is None and not bold:
+        for key, kind, style in kinds:
+            value = cell_value(kind, row.get(key))
+            if style is None and not bold:
                 out.append(value)
                 continue
             cell = WriteOnlyCell(sheet, value)
-            if fmt:
-                cell.number_format = fmt
+            if style is not None:
+                cell._style = copy(style)
             if bold:
                 cell.font = Font(bold=True)
             out.append(cell)

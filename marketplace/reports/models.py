@@ -41,6 +41,8 @@ class SalesRollup(db.Model):
     __table_args__ = (
         db.UniqueConstraint("dimension", "grain", "period_start", "county_id", "key_id",
                             "key_text", name="uq_sales_rollup_key"),
+        # A county's dashboard reads its own rows only.
+        db.Index("ix_sales_rollups_county", "dimension", "county_id", "grain", "period_start"),
     )
 
 

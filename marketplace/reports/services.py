@@ -62,14 +62,16 @@ def _sums(dimension: str, period: Period, county_id: int | None = None,
 
 def _distinct_buyers(period: Period, county_id: int | None = None) -> dict:
     """county_id -> distinct buyers, and None -> distinct buyers over the whole scope."""
-    base = (select(func.count(func.distinct(SalesRollup.key_id)))
-            .where(SalesRollup.dimension == "buyer", period_condition(period)))
+    query = (select(SalesRollup.county_id, SalesRollup.key_id).distinct()
+             .where(SalesRollup.dimension == "buyer", period_condition(period)))
     if county_id:
-        base = base.where(SalesRollup.county_id == county_id)
-    out = {None: db.session.scalar(base) or 0}
-    per_county = base.add_columns(SalesRollup.county_id).group_by(SalesRollup.county_id)
-    for n, cid in db.session.execute(per_county):
-        out[cid] = n
+        query = query.where(SalesRollup.county_id == county_id)
+    everyone: set[int] = set()
+    out: dict = {}
+    for cid, buyer_id in db.session.execute(query):
+        everyone.add(buyer_id)
+        out[cid] = out.get(cid, 0) + 1
+    out[None] = len(everyone)
     return out
 
 

@@ -195,8 +195,10 @@ def targets():
 @bp.get("/risks")
 @login_required
 def risks():
-    county_id = int_arg("county")
     who = actor()
+    county_id = int_arg("county")
+    if county_id is None and who.role == Role.COUNTY_OFFICER:
+        county_id = who.county_id  # an officer's signals are the county's
     signals = services.risk_signals(who, county_id)
 
     def product(r):

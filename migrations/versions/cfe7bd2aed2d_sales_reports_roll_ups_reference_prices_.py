@@ -36,6 +36,8 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sales_rollups')),
     sa.UniqueConstraint('dimension', 'grain', 'period_start', 'county_id', 'key_id', 'key_text', name='uq_sales_rollup_key')
     )
+    with op.batch_alter_table('sales_rollups', schema=None) as batch_op:
+        batch_op.create_index('ix_sales_rollups_county', ['dimension', 'county_id', 'grain', 'period_start'], unique=False)
     op.create_table('api_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=80), nullable=False),
@@ -93,5 +95,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_api_tokens_organisation_id'))
 
     op.drop_table('api_tokens')
+    with op.batch_alter_table('sales_rollups', schema=None) as batch_op:
+        batch_op.drop_index('ix_sales_rollups_county')
     op.drop_table('sales_rollups')
     # ### end Alembic commands ###
