@@ -49,6 +49,9 @@ def test_city_dashboard_shows_the_year_and_switches_to_a_quarter(world):
     assert "¥386.00" in quarter and "2025年第2季度" in quarter and "¥471.50" in quarter
     county = admin.get(f"/reports/county/{world.places.yuzhou.id}?{Q2}").get_data(as_text=True)
     assert "方山镇" in county and "李庄红薯合作社" in county and "¥250.00" in county
+    admin.get("/lang/en")
+    english = admin.get(f"/reports/city?{Q2}").get_data(as_text=True)
+    assert "Sales per county, ranked" in english and "Q2 2025" in english
 
 
 def test_a_county_officer_sees_only_the_county_in_pages_and_exports(world, officers):
