@@ -55,7 +55,8 @@ def _row(row: dict) -> dict:
 
 def _table_json(table, period=None, **extra) -> dict:
     body = {"table": table.key, "title": table.title,
-            "columns": [{"key": c.key, "label": c.label, "kind": c.kind} for c in table.columns],
+            "columns": [{"key": c.key, "label": str(c.label), "kind": c.kind}
+                        for c in table.columns],
             "rows": [_row(r) for r in table.rows],
             "total": _row(table.total) if table.total else None, **extra}
     if period is not None:

@@ -69,7 +69,7 @@ def csv_response(filename: str, columns: list[Column], rows: Iterable[dict],
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         buffer.write("\ufeff")
-        writer.writerow([c.label for c in columns])
+        writer.writerow([str(c.label) for c in columns])
         for n, row in enumerate(rows, start=1):
             writer.writerow([text_value(c.kind, row.get(c.key)) for c in columns])
             if n % 500 == 0:
@@ -97,7 +97,7 @@ def write_xlsx(path: str, title: str, columns: list[Column], rows: Iterable[dict
     sheet.append([heading])
     header = []
     for column in columns:
-        cell = WriteOnlyCell(sheet, column.label)
+        cell = WriteOnlyCell(sheet, str(column.label))
         cell.font = Font(bold=True)
         cell.alignment = Alignment(horizontal="center")
         header.append(cell)

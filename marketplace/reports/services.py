@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, select
 
 from marketplace.buyers.models import BuyerProfile, Channel
@@ -19,7 +20,7 @@ from marketplace.catalog.availability import on_sale_sql
 from marketplace.catalog.models import Category, Product
 from marketplace.certification.models import Certificate
 from marketplace.clock import today
-from marketplace.errors import Invalid, NotFound
+from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.orders.models import OrderLine, PurchaseOrder, SubOrder
 from marketplace.organisations.models import Organisation, OrgKind, OrgStatus, OrgType
@@ -115,8 +116,7 @@ class Dashboard:
 
 
 def _breakdown(key: str, title: str, first: list[Column], dimension: str, period: Period,
-               previous: Period, county_id, label, *, chart_type="pie", sort_by_amount=True,
-               extra=None) -> Table:
+               previous: Period, county_id, label) -> Table:
     """One breakdown table: a row per key with this and last period's amount and the change."""
     cur = _sums(dimension, period, county_id)
     prev = _sums(dimension, previous, county_id)
@@ -128,17 +128,14 @@ def _breakdown(key: str, title: str, first: list[Column], dimension: str, period
                "change": change(c.amount_fen, p.amount_fen), "share": ratio(c.amount_fen, total),
                "lines": c.lines, "sub_orders": c.sub_orders, "quantity": c.quantity}
         row.update(label(k))
-        if extra:
-            row.update(extra(k, c))
         rows.append(row)
-    rows.sort(key=lambda r: (-r["amount"], str(r.get(first[0].key))) if sort_by_amount
-              else str(r.get(first[0].key)))
+    rows.sort(key=lambda r: (-r["amount"], str(r.get(first[0].key))))
     prev_total = sum(m.amount_fen for m in prev.values())
     total_row = {first[0].key: _("合计"), "amount": total, "previous": prev_total,
                  "change": change(total, prev_total), "share": ratio(total, total) if total else None,
                  "lines": sum(m.lines for m in cur.values())}
     shown = [r for r in rows if r["amount"]]
-    ch = chart(chart_type, [r[first[-1].key] for r in shown],
+    ch = chart("pie", [r[first[-1].key] for r in shown],
                (period.label, [r["amount"] for r in shown]))
     return Table(key, title, _amount_columns(first), rows, total_row, ch)
 
@@ -454,19 +451,22 @@ def producer_dashboard(actor, org_id: int, period: Period) -> Dashboard:
 
 
 DETAIL_COLUMNS = [
-    Column("received_on", _("验收日期"), "date"), Column("order", _("采购单号")),
-    Column("buyer", _("采购单位")), Column("buyer_type", _("单位类型")),
-    Column("channel", _("渠道")), Column("county", _("县（市、区）")), Column("township", _("乡镇")),
-    Column("village", _("村")), Column("poor", _("脱贫村")), Column("producer", _("经营主体")),
-    Column("product", _("产品")), Column("category", _("品类")), Column("certificate", _("证书编号")),
-    Column("unit", _("单位")), Column("price", _("单价（元）"), "fen"),
-    Column("quantity", _("验收数量"), "qty"), Column("amount", _("计入金额（元）"), "fen"),
+    Column("received_on", _l("验收日期"), "date"), Column("order", _l("采购单号")),
+    Column("buyer", _l("采购单位")), Column("buyer_type", _l("单位类型")),
+    Column("channel", _l("渠道")), Column("county", _l("县（市、区）")), Column("township", _l("乡镇")),
+    Column("village", _l("村")), Column("poor", _l("脱贫村")), Column("producer", _l("经营主体")),
+    Column("product", _l("产品")), Column("category", _l("品类")), Column("certificate", _l("证书编号")),
+    Column("unit", _l("单位")), Column("price", _l("单价（元）"), "fen"),
+    Column("quantity", _l("验收数量"), "qty"), Column("amount", _l("计入金额（元）"), "fen"),
 ]
 
 
 def sales_detail(actor, period: Period, county_id: int | None = None,
                  producer_id: int | None = None):
-    """Every counted line of the period in the reader's scope, streamed (a generator)."""
+    """Every counted line of the period in the reader's scope, as a stream of rows.
+
+    Authorized now, read as the rows are consumed.
+    """
     if producer_id:
         get_producer(actor, producer_id)
     elif county_id:
@@ -488,6 +488,10 @@ def sales_detail(actor, period: Period, county_id: int | None = None,
         query = query.where(OrderLine.producer_org_id == producer_id)
     elif county_id:
         query = query.where(OrderLine.county_id == county_id)
+    return _detail_rows(query)
+
+
+def _detail_rows(query):
     yes, no = _("是"), _("否")
     types, channels = {}, {}
     for row in db.session.execute(query.execution_options(yield_per=2000)):
@@ -519,11 +523,11 @@ def _elapsed(year: int) -> Decimal:
 
 
 RESERVED_COLUMNS = [
-    Column("buyer", _("采购单位")), Column("buyer_type", _("单位类型")),
-    Column("budget", _("年度食材预算（元）"), "fen"), Column("percent", _("预留比例"), "pct"),
-    Column("target", _("预留份额目标（元）"), "fen"), Column("purchased", _("已采购（元）"), "fen"),
-    Column("progress", _("完成进度"), "pct"), Column("expected", _("应达进度"), "pct"),
-    Column("status", _("状态")),
+    Column("buyer", _l("采购单位")), Column("buyer_type", _l("单位类型")),
+    Column("budget", _l("年度食材预算（元）"), "fen"), Column("percent", _l("预留比例"), "pct"),
+    Column("target", _l("预留份额目标（元）"), "fen"), Column("purchased", _l("已采购（元）"), "fen"),
+    Column("progress", _l("完成进度"), "pct"), Column("expected", _l("应达进度"), "pct"),
+    Column("status", _l("状态")),
 ]
 
 
@@ -769,10 +773,3 @@ def policy_targets(actor) -> Table:
                  [{"_id": key, "target_name": name, "target": target, "current": current,
                    "progress": ratio(current, target) if current is not None else None,
                    "note": note} for key, name, target, current, note in rows])
-
-
-def check_year(year: int) -> int:
-    if not 2020 <= year <= today().year + 1:
-        raise Invalid(_("参数 %(name)s 无效：%(hint)s", name="year",
-                        hint=_("应为 %(lo)s 到 %(hi)s 之间的整数。", lo=2020, hi=today().year + 1)))
-    return year

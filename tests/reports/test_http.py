@@ -65,7 +65,7 @@ def test_a_county_officer_sees_only_the_county_in_pages_and_exports(world, offic
                 f"/reports/county/{yanling}/export/township.xlsx?{YEAR}",
                 f"/reports/county/{yanling}/export/detail.csv?{YEAR}",
                 f"/reports/city/export/counties.csv?{YEAR}",
-                f"/reports/city/export/detail.xlsx?{YEAR}",
+                f"/reports/city/export/detail.xlsx?{YEAR}", f"/reports/city/export/detail.csv?{YEAR}",
                 f"/reports/producer/{world.bees.id}?{YEAR}", "/reports/reserved-share",
                 f"/reports/risks?county={yanling}", "/reports/tokens"):
         assert client.get(url).status_code == 403, url
