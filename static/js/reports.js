@@ -38,8 +38,6 @@
   var charts = [];
   document.querySelectorAll("[data-chart]").forEach(function (el) {
     var spec = JSON.parse(el.getAttribute("data-chart"));
-    el.classList.add("chart-on");
-    if (spec.type === "hbar") el.classList.add("chart-tall");
     var chart = echarts.init(el, null, { renderer: "canvas" });
     chart.setOption(option(spec));
     charts.push(chart);

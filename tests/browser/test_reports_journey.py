@@ -31,12 +31,15 @@ def test_city_dashboard_quarter_county_townships_and_the_xlsx_totals(live_app, n
 
     admin.get_by_label("时段", exact=True).select_option("quarter")
     admin.get_by_label("季度", exact=True).select_option("2")
-    admin.get_by_role("button", name="查看").click()
-    expect(admin.locator("#period-label")).to_contain_text("2025年第2季度")
+    with admin.expect_navigation():
+        admin.get_by_role("button", name="查看").click()
+    expect(admin.locator("#period-label")).to_contain_text("2025年第2季度", timeout=15_000)
     expect(admin.locator("#headline-amount")).to_have_text("¥386.00")
 
-    admin.locator("#t-counties table").get_by_role("link", name="禹州市").click()
-    expect(admin).to_have_url(re.compile(rf"/reports/county/{yuzhou}\?period=quarter"))
+    with admin.expect_navigation():
+        admin.locator("#t-counties table").get_by_role("link", name="禹州市").click()
+    expect(admin).to_have_url(re.compile(rf"/reports/county/{yuzhou}\?period=quarter"),
+                              timeout=15_000)
     townships = admin.locator("#t-township")
     expect(townships.locator("tbody")).to_contain_text("方山镇")
     page_total = townships.locator("tfoot td[data-key=amount]").inner_text()
