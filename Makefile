@@ -36,6 +36,7 @@ css:
 run: $(VENV)/.installed translations static
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load --if-empty
+	$(BIN)/flask reports rebuild
 	$(BIN)/flask search reindex --if-missing
 	$(BIN)/flask demo accounts
 	@echo "许农优品 is at http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"

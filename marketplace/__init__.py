@@ -70,10 +70,12 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.notices.views import bp as notices
     from marketplace.orders.views import bp as orders
     from marketplace.organisations.views import bp as organisations
+    from marketplace.reports.api import bp as stats_api
+    from marketplace.reports.views import bp as reports
     from marketplace.search.views import bp as search
 
     for blueprint in (main, accounts, catalog, search, organisations, certification, admin,
-                      buyers, orders, notices):
+                      buyers, orders, notices, reports, stats_api):
         app.register_blueprint(blueprint)
 
 
@@ -87,9 +89,11 @@ def register_commands(app: Flask) -> None:
     from marketplace.catalog.commands import catalogue
     from marketplace.demo.commands import demo
     from marketplace.notices.commands import mail
+    from marketplace.reports.commands import reports
     from marketplace.search.commands import search
 
     app.cli.add_command(catalogue)
     app.cli.add_command(demo)
     app.cli.add_command(mail)
     app.cli.add_command(search)
+    app.cli.add_command(reports)

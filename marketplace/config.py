@@ -99,6 +99,18 @@ class Config:
     # machine (WenQuanYi …), else (or when set to "STSong-Light") embed none and let the PDF
     # reader supply its own Song typeface.
     PDF_FONT = os.environ.get("PDF_FONT", "")
+    # Reports: risk-signal thresholds (风险监测) and the plan's 2025 targets, all local choices.
+    REPORT_SLOW_DAYS = _int("REPORT_SLOW_DAYS", 60)  # stock but no sale for this many days
+    REPORT_EXPIRY_DAYS = _int("REPORT_EXPIRY_DAYS", 30)  # certificates ending within
+    REPORT_PRICE_ABOVE_PERCENT = _int("REPORT_PRICE_ABOVE_PERCENT", 30)  # over the reference
+    REPORT_DROP_MONTHS = _int("REPORT_DROP_MONTHS", 3)  # last N months against the N before
+    REPORT_DROP_PERCENT = _int("REPORT_DROP_PERCENT", 50)  # a fall of more than this
+    REPORT_DROP_MIN_YUAN = _int("REPORT_DROP_MIN_YUAN", 1000)  # ignore producers selling less
+    TARGET_PROVINCIAL_BRANDS = _int("TARGET_PROVINCIAL_BRANDS", 60)
+    TARGET_GREEN_FOOD = _int("TARGET_GREEN_FOOD", 100)
+    TARGET_CERTIFIED_PRODUCTS = _int("TARGET_CERTIFIED_PRODUCTS", 500)
+    TARGET_CERTIFIED_PRODUCERS = _int("TARGET_CERTIFIED_PRODUCERS", 100)
+    TARGET_COUNTY_COVERAGE = _int("TARGET_COUNTY_COVERAGE", 8)
 
     CATALOGUE_PAGE_SIZE = _int("CATALOGUE_PAGE_SIZE", 24)
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search-index"))

@@ -902,8 +902,10 @@ def _finish(writer: Writer, rng, start: datetime) -> Result:
     writer.flush()
     _write_stock(writer, rng, start)
     from marketplace.demo.generate import _fix_sequences
+    from marketplace.reports import rollups
 
     _fix_sequences()
+    rollups.rebuild()  # the orders were written in bulk, past the hooks that keep the roll-ups
     db.session.commit()
     return Result(writer.counts["purchase_orders"], writer.counts["sub_orders"],
                   writer.counts["order_lines"])

@@ -273,6 +273,9 @@ class OrderLine(db.Model):
     quantity_received: Mapped[Decimal | None] = mapped_column(QUANTITY)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     received_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # Refunded to the buyer (written by payments through reports.rollups.record_refund):
+    # a sale counts at received_fen - refunded_fen.
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     sub_order: Mapped[SubOrder] = relationship(back_populates="lines")
     product = relationship("Product")
@@ -284,6 +287,7 @@ class OrderLine(db.Model):
         db.CheckConstraint("quantity_received IS NULL OR quantity_shipped IS NULL "
                            "OR quantity_received <= quantity_shipped",
                            name="received_not_above_shipped"),
+        db.CheckConstraint("refunded_fen >= 0", name="refunded_not_negative"),
     )
 
 

@@ -36,6 +36,7 @@ from marketplace.orders.models import (
 )
 from marketplace.orders.quantities import quantity_problem
 from marketplace.permissions import authorize
+from marketplace.reports.rollups import sub_order_changed
 from marketplace.sequences import next_value
 from marketplace.uow import lock_row, use_case
 from marketplace.workflow import fire
@@ -450,6 +451,7 @@ def receive_sub_order(actor, sub: SubOrder, quantities: dict[int, str]) -> None:
     fire(sub, "receive", actor)
     _settle(sub, received)
     sub.received_on = today()
+    sub_order_changed(sub, S.SHIPPED)
     refresh_status(sub.purchase_order)
     notify_producer(sub, _("订单 %(n)s 已验收，应付 ¥%(a)s", n=sub.number,
                            a=f"{sub.due_fen / 100:.2f}"))
@@ -457,7 +459,9 @@ def receive_sub_order(actor, sub: SubOrder, quantities: dict[int, str]) -> None:
 
 @use_case("suborder.receive", subject="sub")
 def dispute_sub_order(actor, sub: SubOrder, reason: str) -> None:
+    old = sub.status
     fire(sub, "dispute", actor, reason=reason)
+    sub_order_changed(sub, old)
     sub.dispute_reason = reason.strip()
     refresh_status(sub.purchase_order)
     notify_producer(sub, _("订单 %(n)s 有争议：%(r)s", n=sub.number, r=reason))
@@ -474,6 +478,7 @@ def resolve_dispute(actor, sub: SubOrder, quantities: dict[int, str], reason: st
     fire(sub, "resolve", actor, reason=reason)
     sub.resolution = reason.strip()
     _settle(sub, accepted)
+    sub_order_changed(sub, S.DISPUTED)
     refresh_status(sub.purchase_order)
     notify_producer(sub, _("订单 %(n)s 的争议已处理", n=sub.number))
     notify_buyers(sub.purchase_order, _("订单 %(n)s 的争议已处理", n=sub.number))
