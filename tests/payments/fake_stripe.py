@@ -3,7 +3,8 @@ webhooks signed with Stripe's real scheme (t=…,v1=HMAC-SHA256(secret, "t.paylo
 
 It speaks HTTP on a loopback port, so the real stripe library talks to it through
 STRIPE_API_BASE. Faults are real too: `fail_next("500")` answers an API error, "timeout" answers
-later than the client waits, "disconnect" closes the connection without an answer.
+later than the client waits, "late" does the work but answers after the client gave up,
+"disconnect" closes the connection without an answer.
 """
 
 import hashlib
@@ -50,6 +51,13 @@ def sign(payload: str, secret: str = WEBHOOK_SECRET, timestamp: int | None = Non
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """A "disconnect" fault breaks the pipe on purpose: nothing to report."""
+
+
 class FakeStripe:
     def __init__(self, *, api_key: str = API_KEY, webhook_secret: str = WEBHOOK_SECRET):
         self.api_key = api_key
@@ -66,8 +74,7 @@ class FakeStripe:
         self.auto_deliver = True  # a checkout's events are sent before the buyer returns
         self.slow_seconds = 3.0
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
+        self.server = _QuietServer(("127.0.0.1", 0), self._handler())
         self.base_url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -185,6 +192,7 @@ class FakeStripe:
             def _fault(self) -> bool:
                 with fake.lock:
                     fault = fake.faults.pop(0) if fake.faults else None
+                self.late = fault == "late"  # do it, but answer after the client gave up
                 if fault == "500":
                     self._error(500, "An unknown error occurred", type_="api_error")
                 elif fault == "timeout":
@@ -193,7 +201,7 @@ class FakeStripe:
                 elif fault == "disconnect":
                     self.connection.shutdown(socket.SHUT_RDWR)
                     self.close_connection = True
-                return fault is not None
+                return fault is not None and not self.late
 
             def do_GET(self):  # noqa: N802
                 path = urlsplit(self.path).path
@@ -238,6 +246,8 @@ class FakeStripe:
                 status, body = fake.route(path, params)
                 if key and status < 500:
                     fake.idempotent[key] = (params, status, body)
+                if self.late:
+                    time.sleep(fake.slow_seconds)
                 return self._send(status, json.dumps(body))
 
         return Handler
