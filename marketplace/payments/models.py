@@ -121,6 +121,7 @@ class LedgerEntry(db.Model):
     sub_order_id: Mapped[int | None] = mapped_column(ForeignKey("sub_orders.id"))
 
     journal: Mapped[LedgerJournal] = relationship(back_populates="entries")
+    sub_order = relationship("SubOrder", viewonly=True)
 
     @property
     def account_text(self) -> str:

@@ -21,6 +21,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import Role, User
 from marketplace.audit.models import record
@@ -1276,10 +1277,9 @@ def producer_ledger(actor, org: Organisation, page: int = 1) -> ProducerLedger:
                      if k in (JournalKind.TRANSFER, JournalKind.ONLINE, JournalKind.ASSIGN))
     refunded = sum(int(v) for k, v in by_kind.items() if k == JournalKind.REFUND)
     paid_out = sum(int(v) for k, v in by_kind.items() if k == JournalKind.PAYOUT)
-    query = (select(LedgerEntry, LedgerJournal, SubOrder.number)
-             .join(LedgerJournal, LedgerJournal.id == LedgerEntry.journal_id)
-             .outerjoin(SubOrder, SubOrder.id == LedgerEntry.sub_order_id)
+    query = (select(LedgerEntry)
              .where(LedgerEntry.producer_org_id == org.id, LedgerEntry.account == Account.PRODUCER)
+             .options(selectinload(LedgerEntry.journal), selectinload(LedgerEntry.sub_order))
              .order_by(LedgerEntry.id.desc()))
     pagination = db.paginate(query, page=page, per_page=50, error_out=False, count=True)
     return ProducerLedger(org=org, balance_fen=-sum(int(v) for v in by_kind.values()),
@@ -1289,7 +1289,8 @@ def producer_ledger(actor, org: Organisation, page: int = 1) -> ProducerLedger:
 
 def rows_of_page(pagination) -> list[LedgerLine]:
     """The (entry, journal, sub-order number) rows of a producer ledger page."""
-    return [LedgerLine(journal=j, entry=e, sub_number=n or "") for e, j, n in pagination.items]
+    return [LedgerLine(journal=e.journal, entry=e, sub_number=e.sub_order.number if e.sub_order
+                       else "") for e in pagination.items]
 
 
 @dataclass
