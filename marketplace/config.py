@@ -92,6 +92,9 @@ class Config:
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
     # Another API address (tests point it at a local fake server); empty means Stripe's own.
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+    # Where Stripe's hosted checkout page lives: the payment page's Content-Security-Policy
+    # lets its "pay online" form be redirected there (form-action), and nowhere else.
+    STRIPE_CHECKOUT_ORIGIN = os.environ.get("STRIPE_CHECKOUT_ORIGIN", "https://checkout.stripe.com")
     STRIPE_PAYMENT_METHODS = os.environ.get("STRIPE_PAYMENT_METHODS", "card,alipay,wechat_pay")
     STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", "15"))
     # A webhook whose signature timestamp is older than this many seconds is refused.

@@ -3,6 +3,7 @@ import secrets
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -31,7 +32,7 @@ from marketplace.payments.models import IssueKind, TransferStatus
 from marketplace.payments.statements import FIELDS
 from marketplace.permissions import can
 from marketplace.views_common import actor
-from marketplace.web import select_locale
+from marketplace.web import CSP, select_locale
 
 bp = Blueprint("payments", __name__)
 
@@ -60,9 +61,17 @@ def _hooks():
 @login_required
 def order_payment(order_id: int):
     order = orders.get_order(actor(), order_id)
-    return render_template("payments/order.html", pay=services.order_payments(actor(), order),
-                           unavailable=services.online_unavailable_reason(),
-                           csrf_form=StatementForm(formdata=None))
+    pay = services.order_payments(actor(), order)
+    response = Response(render_template("payments/order.html", pay=pay,
+                                        unavailable=services.online_unavailable_reason(),
+                                        csrf_form=StatementForm(formdata=None)))
+    if pay.online_enabled:
+        # The "pay online" form is answered with a redirect to Stripe's checkout page, which
+        # browsers check against this page's form-action.
+        origin = current_app.config["STRIPE_CHECKOUT_ORIGIN"]
+        response.headers["Content-Security-Policy"] = CSP.replace(
+            "form-action 'self'", f"form-action 'self' {origin}")
+    return response
 
 
 @bp.get("/orders/<int:order_id>/statement")

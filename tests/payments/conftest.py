@@ -35,7 +35,8 @@ def fake_stripe():
 
 def stripe_settings(fake) -> dict:
     return {"STRIPE_SECRET_KEY": API_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "STRIPE_API_BASE": fake.base_url, "STRIPE_TIMEOUT": 1.0}
+            "STRIPE_API_BASE": fake.base_url, "STRIPE_CHECKOUT_ORIGIN": fake.base_url,
+            "STRIPE_TIMEOUT": 1.0}
 
 
 @pytest.fixture
