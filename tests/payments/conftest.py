@@ -2,10 +2,12 @@
 received, and a check after every test that the ledger balances to the fen."""
 
 import json
+import threading
 from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
 from marketplace.extensions import db as _db
 from marketplace.orders import cart
@@ -20,8 +22,8 @@ from marketplace.payments.models import (
     TransferStatus,
 )
 from marketplace.search import index
-from tests.conftest import make_app
 from tests import factories
+from tests.conftest import make_app
 from tests.orders.conftest import Market, delivery
 from tests.payments.fake_stripe import API_KEY, WEBHOOK_SECRET, FakeStripe, sign
 
@@ -52,6 +54,28 @@ def app(tmp_path, fake_stripe):
         _db.drop_all()
         _db.engine.dispose()
         index.forget(app.config["SEARCH_INDEX_DIR"])
+
+
+@pytest.fixture
+def live_app(tmp_path, fake_stripe):
+    """The app served on a loopback port (threaded), Stripe's webhooks pointed at it."""
+    app = make_app(tmp_path, **stripe_settings(fake_stripe))
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.base_url = f"http://127.0.0.1:{server.server_port}"
+    fake_stripe.webhook_url = app.base_url + "/payments/stripe/webhook"
+    yield app
+    server.shutdown()
+    thread.join(timeout=5)
+    with app.app_context():
+        assert_books_balance()
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
 
 
 def _total(query) -> int:

@@ -31,7 +31,7 @@ def _nested(pairs) -> dict:
     for key, value in pairs:
         parts = re.findall(r"[^\[\]]+", key)
         node = out
-        for part, following in zip(parts, parts[1:], strict=False):
+        for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
     return _lists(out)
@@ -114,7 +114,8 @@ class FakeStripe:
             headers["Stripe-Signature"] = sign(body, self.webhook_secret, timestamp)
         elif signature is not None:
             headers["Stripe-Signature"] = signature
-        request = urllib.request.Request(self.webhook_url, data=body.encode(), headers=headers)
+        request = urllib.request.Request(self.webhook_url, data=body.encode(),  # noqa: S310
+                                         headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
                 status = response.status

@@ -2,41 +2,14 @@
 (fake) Stripe checkout page, the webhook arrives, the order shows paid; and the same for a bank
 transfer recorded by finance. The ledger balances to the fen after each."""
 
-import threading
-
-import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
-from marketplace.extensions import db as _db
 from marketplace.orders import cart
 from marketplace.orders import services as orders
 from tests import factories
-from tests.browser.conftest import browser, new_page  # noqa: F401 - fixtures
-from tests.conftest import make_app
+from tests.browser.conftest import browser, new_page  # noqa: F401 F811 - fixtures
 from tests.orders.conftest import Market, delivery
-from tests.payments.conftest import assert_books_balance, person, stripe_settings
-
-
-@pytest.fixture
-def live_app(tmp_path, fake_stripe):
-    app = make_app(tmp_path, **stripe_settings(fake_stripe))
-    with app.app_context():
-        _db.drop_all()
-        _db.create_all()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.base_url = f"http://127.0.0.1:{server.server_port}"
-    fake_stripe.webhook_url = app.base_url + "/payments/stripe/webhook"
-    yield app
-    server.shutdown()
-    thread.join(timeout=5)
-    with app.app_context():
-        assert_books_balance()
-        _db.session.remove()
-        _db.drop_all()
-        _db.engine.dispose()
+from tests.payments.conftest import person
 
 
 def shipped_order(app) -> tuple[str, str]:
@@ -74,7 +47,7 @@ def receive(page, sub_id, quantity="9"):
 
 
 def test_buyer_pays_online_on_the_checkout_page_and_the_webhook_marks_it_paid(
-        live_app, new_page, fake_stripe):
+        live_app, new_page, fake_stripe):  # noqa: F811
     order_id, sub_id = shipped_order(live_app)
     buyer = new_page()
     log_in(buyer, "purchaser")
@@ -102,7 +75,7 @@ def test_buyer_pays_online_on_the_checkout_page_and_the_webhook_marks_it_paid(
     expect(producer.locator("#balance")).to_have_text("¥256.50")
 
 
-def test_bank_transfer_recorded_by_finance_marks_the_order_paid(live_app, new_page):
+def test_bank_transfer_recorded_by_finance_marks_the_order_paid(live_app, new_page):  # noqa: F811
     order_id, sub_id = shipped_order(live_app)
     buyer = new_page()
     log_in(buyer, "purchaser")

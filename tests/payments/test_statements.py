@@ -54,7 +54,8 @@ def rows_for(received):
     canteen = received.market.canteen.name
     day = today().isoformat()
     return [
-        [day, "B001", "", "285.00", canteen, "6228480000001", f"货款 {payments.reference_of(received.fentiao)}"],
+        [day, "B001", "", "285.00", canteen, "6228480000001",
+         f"货款 {payments.reference_of(received.fentiao)}"],
         [day, "B002", "1,000.00", "", "电费", "", "支出"],  # outgoing: skipped
         [day, "B003", "", "100.00", canteen, "6228480000001", payments.reference_of(received.honey)],
         [day, "B004", "", "66.00", "某某公司", "6222000", "没有参考号"],

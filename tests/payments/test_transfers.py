@@ -20,7 +20,6 @@ from marketplace.payments.models import (
     payment_reference,
 )
 from tests import factories
-from tests.payments.conftest import receive_order
 
 
 def transfer(actor, amount, reference="", payer=None, **extra) -> BankTransfer:
