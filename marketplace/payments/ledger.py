@@ -56,6 +56,42 @@ def post(kind, lines: list[Line], *, actor=None, memo: str = "", booked_on=None,
     return journal_id
 
 
+@dataclass
+class Journal:
+    """One journal of a batch for `post_many`."""
+
+    kind: str
+    lines: list[Line]
+    memo: str = ""
+    booked_on: object = None
+    sources: dict | None = None
+
+
+def post_many(journals: list[Journal], *, actor=None) -> list[int]:
+    """Append many journals at once (a statement import); their ids, in order."""
+    for journal in journals:
+        journal.lines = [line for line in journal.lines if line.amount_fen]
+        if sum(line.amount_fen for line in journal.lines) != 0 or not journal.lines:
+            raise Unbalanced(f"{journal.kind}: {journal.lines}")
+    if not journals:
+        return []
+    actor_name = (getattr(actor, "display_name", "") or getattr(actor, "username", "")
+                  or "system")[:80]
+    stamp = now()
+    rows = [{"kind": str(j.kind), "booked_on": j.booked_on or today(), "created_at": stamp,
+             "actor_id": getattr(actor, "id", None), "actor_name": actor_name,
+             "memo": j.memo[:300], "transfer_id": None, "online_payment_id": None,
+             "refund_id": None, "payout_id": None, **(j.sources or {})} for j in journals]
+    ids = list(db.session.scalars(insert(LedgerJournal).returning(
+        LedgerJournal.id, sort_by_parameter_order=True), rows))
+    db.session.execute(insert(LedgerEntry), [
+        {"journal_id": journal_id, "account": line.account, "amount_fen": line.amount_fen,
+         "producer_org_id": line.producer_org_id, "buyer_org_id": line.buyer_org_id,
+         "sub_order_id": line.sub_order_id}
+        for journal_id, journal in zip(ids, journals, strict=True) for line in journal.lines])
+    return ids
+
+
 def _sum(*conditions) -> int:
     return int(db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0))
                                  .where(*conditions)) or 0)

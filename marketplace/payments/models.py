@@ -371,7 +371,8 @@ class Refund(db.Model):
     sub_order_id: Mapped[int | None] = mapped_column(ForeignKey("sub_orders.id"), index=True)
     buyer_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
     producer_org_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
-    online_payment_id: Mapped[int | None] = mapped_column(ForeignKey("online_payments.id"))
+    online_payment_id: Mapped[int | None] = mapped_column(ForeignKey("online_payments.id"),
+                                                          index=True)
     transfer_id: Mapped[int | None] = mapped_column(ForeignKey("bank_transfers.id"))
     stripe_refund_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     status: Mapped[str] = mapped_column(String(12))  # succeeded | pending | failed
@@ -443,7 +444,8 @@ class PaymentIssue(Stateful, db.Model):
     """Something the matching could not settle alone, for a person to resolve."""
 
     __tablename__ = "payment_issues"
-    __table_args__ = (db.Index("ix_payment_issues_open", "status", "id"),)
+    __table_args__ = (db.Index("ix_payment_issues_open", "status", "id"),
+                      db.Index("ix_payment_issues_sub_order", "sub_order_id", "kind", "status"))
 
     STATUS = IssueStatus
     AUDIT_NAME = "payment_issue"

@@ -182,6 +182,7 @@ def upgrade():
     )
     with op.batch_alter_table('payment_issues', schema=None) as batch_op:
         batch_op.create_index('ix_payment_issues_open', ['status', 'id'], unique=False)
+        batch_op.create_index('ix_payment_issues_sub_order', ['sub_order_id', 'kind', 'status'], unique=False)
 
     op.create_table('refunds',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -208,6 +209,7 @@ def upgrade():
     sa.UniqueConstraint('stripe_refund_id', name=op.f('uq_refunds_stripe_refund_id'))
     )
     with op.batch_alter_table('refunds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refunds_online_payment_id'), ['online_payment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_refunds_sub_order_id'), ['sub_order_id'], unique=False)
 
     op.create_table('ledger_journals',
@@ -294,9 +296,11 @@ def downgrade():
     op.drop_table('ledger_journals')
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_refunds_sub_order_id'))
+        batch_op.drop_index(batch_op.f('ix_refunds_online_payment_id'))
 
     op.drop_table('refunds')
     with op.batch_alter_table('payment_issues', schema=None) as batch_op:
+        batch_op.drop_index('ix_payment_issues_sub_order')
         batch_op.drop_index('ix_payment_issues_open')
 
     op.drop_table('payment_issues')
