@@ -134,18 +134,18 @@ def bench_webhooks(app, world: dict, count: int) -> dict:
     subs = db.session.scalars(select(SubOrder).where(
         SubOrder.id.in_(world["unpaid"][:count]))).all()
     events = []
-    for n, sub in enumerate(subs):
-        session_id = f"cs_bench_{n:06d}"
+    for sub in subs:
+        session_id = f"cs_bench_{sub.id:07d}"
         db.session.add(OnlinePayment(
             sub_order_id=sub.id, buyer_org_id=sub.purchase_order.buyer_org_id, attempt=1,
             amount_fen=sub.due_fen, currency="cny", session_id=session_id,
             checkout_url="https://checkout.stripe.com/x", status="open"))
-        events.append({"id": f"evt_bench_{n:06d}", "object": "event", "type":
+        events.append({"id": f"evt_bench_{sub.id:07d}", "object": "event", "type":
                        "checkout.session.completed", "created": int(time.time()),
                        "data": {"object": {
                            "id": session_id, "object": "checkout.session",
                            "amount_total": sub.due_fen, "currency": "cny", "status": "complete",
-                           "payment_status": "paid", "payment_intent": f"pi_bench_{n:06d}"}}})
+                           "payment_status": "paid", "payment_intent": f"pi_bench_{sub.id:07d}"}}})
     db.session.commit()
     client = app.test_client()
     timings, cpu = [], []

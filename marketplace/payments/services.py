@@ -906,12 +906,15 @@ def receive_webhook(payload: bytes, signature: str | None) -> WebhookAnswer:
 
 
 def _payment_of_session(obj: dict) -> OnlinePayment | None:
+    """The online payment of a session, its row locked first (events about it queue here)."""
     session_id = str(obj.get("id", ""))[:255]
-    payment = db.session.scalar(select(OnlinePayment).where(OnlinePayment.session_id == session_id))
-    if payment is not None:
-        lock_row(payment)
-        db.session.refresh(payment)
-    return payment
+    locked = db.session.execute(update(OnlinePayment).where(OnlinePayment.session_id == session_id)
+                                .values(status=OnlinePayment.status)
+                                .execution_options(synchronize_session=False))
+    if not locked.rowcount:
+        return None
+    return db.session.scalar(select(OnlinePayment).where(OnlinePayment.session_id == session_id)
+                             .execution_options(populate_existing=True))
 
 
 def _checks(payment: OnlinePayment, obj: dict) -> str:
