@@ -111,6 +111,27 @@ class Config:
     TARGET_CERTIFIED_PRODUCTS = _int("TARGET_CERTIFIED_PRODUCTS", 500)
     TARGET_CERTIFIED_PRODUCERS = _int("TARGET_CERTIFIED_PRODUCERS", 100)
     TARGET_COUNTY_COVERAGE = _int("TARGET_COUNTY_COVERAGE", 8)
+    # Payments. The platform's bank account (收款账户) that buyers transfer to, shown on the
+    # payment page and the printable statement; the platform pays producers out from it.
+    PAYEE_NAME = os.environ.get("PAYEE_NAME", "许昌市消费帮扶服务中心")
+    PAYEE_BANK = os.environ.get("PAYEE_BANK", "中国农业银行许昌分行营业部")
+    PAYEE_ACCOUNT = os.environ.get("PAYEE_ACCOUNT", "1625 0101 0400 0000 0")
+    # Every received sub-order has a payment reference: this prefix, the sub-order id in 8
+    # digits and 2 check digits (ISO 7064 mod 97-10), e.g. XN0000004217 plus its check.
+    PAYMENT_REFERENCE_PREFIX = os.environ.get("PAYMENT_REFERENCE_PREFIX", "XN")
+    # Stripe (online payment). Without the secret key and the webhook signing secret the
+    # online option is hidden and the payment page says why; bank transfer always works.
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    # Another API address (tests point it at a local fake server); empty means Stripe's own.
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+    # Where Stripe's hosted checkout page lives: the payment page's Content-Security-Policy
+    # lets its "pay online" form be redirected there (form-action), and nowhere else.
+    STRIPE_CHECKOUT_ORIGIN = os.environ.get("STRIPE_CHECKOUT_ORIGIN", "https://checkout.stripe.com")
+    STRIPE_PAYMENT_METHODS = os.environ.get("STRIPE_PAYMENT_METHODS", "card,alipay,wechat_pay")
+    STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", "15"))
+    # A webhook whose signature timestamp is older than this many seconds is refused.
+    STRIPE_WEBHOOK_TOLERANCE = _int("STRIPE_WEBHOOK_TOLERANCE", 300)
 
     CATALOGUE_PAGE_SIZE = _int("CATALOGUE_PAGE_SIZE", 24)
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search-index"))

@@ -156,6 +156,13 @@ RULES = {
     "suborder.cancel": lambda u, sub: _buyer_member(u, sub.purchase_order.buyer_org_id),
     "suborder.resolve": _admin,
     "orders.producer": lambda u, org: _producer_member(u, org),
+    # Payments: the buyer reads and pays its orders; the producer invoices its own sub-orders
+    # and reads its own ledger; finance (the city administrator) records money and payouts.
+    "payment.read": lambda u, obj: _buyer_member(u, _buyer_org_id(obj)) or _admin(u),
+    "payment.pay": lambda u, sub: _buyer_member(u, sub.purchase_order.buyer_org_id),
+    "invoice.issue": lambda u, sub: _producer_member(u, sub.producer),
+    "ledger.read": lambda u, org: _producer_member(u, org) or _admin(u),
+    "finance.manage": _admin,
     "review.queue": lambda u, _o=None: _admin(u) or (
         _authenticated(u) and u.role == Role.COUNTY_OFFICER
     ),

@@ -35,6 +35,7 @@ from marketplace.orders.models import (
     derive_order_status,
 )
 from marketplace.orders.quantities import quantity_problem
+from marketplace.payments import services as payments
 from marketplace.permissions import authorize
 from marketplace.reports.rollups import sub_order_changed
 from marketplace.sequences import next_value
@@ -480,6 +481,7 @@ def resolve_dispute(actor, sub: SubOrder, quantities: dict[int, str], reason: st
     _settle(sub, accepted)
     sub_order_changed(sub, S.DISPUTED)
     refresh_status(sub.purchase_order)
+    payments.refund_after_resolution(actor, sub)  # paid beyond the new amount due goes back
     notify_producer(sub, _("订单 %(n)s 的争议已处理", n=sub.number))
     notify_buyers(sub.purchase_order, _("订单 %(n)s 的争议已处理", n=sub.number))
 
