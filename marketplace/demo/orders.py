@@ -449,11 +449,28 @@ def _sqlite_value(column):
     return None
 
 
+def _fill_defaults(table, rows: list[dict]) -> None:
+    """Give the rows the scalar default of each column they leave out (a column added later)."""
+    if not rows:
+        return
+    missing = {}
+    for column in table.columns:
+        if column.name in rows[0]:
+            continue
+        if column.default is None or not column.default.is_scalar:
+            raise KeyError(f"{table.name}.{column.name} has no scalar default: give it a value")
+        missing[column.name] = column.default.arg
+    if missing:
+        for row in rows:
+            row.update(missing)
+
+
 def bulk_insert(table, rows: list[dict]) -> None:
     """Insert many rows fast, in the session's transaction: COPY on PostgreSQL, executemany
     on SQLite, either way without SQLAlchemy's per-row parameter processing (which costs more
     than the database at a million rows)."""
     names = [c.name for c in table.columns]
+    _fill_defaults(table, rows)
     values = map(itemgetter(*names), rows)  # every row names every column
     cursor = db.session.connection().connection.cursor()
     try:
