@@ -1,8 +1,10 @@
 """Browser journeys: the real app served on a loopback port, driven by headless Chromium."""
 
+import gc
 import os
 import shutil
 import threading
+import warnings
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -27,6 +29,52 @@ def browser():
         browser.close()
 
 
+def closing(wsgi_app):
+    """Hand the server each response whole, with its file already closed.
+
+    werkzeug's development server leaves a static or download file open when the browser
+    drops the connection mid-response (its clean-up reads the dead socket first and never
+    reaches close()). The ResourceWarning then surfaced, via filterwarnings=error, as an
+    error in whichever test happened to be running when the file was collected.
+    """
+
+    def app(environ, start_response):
+        body = wsgi_app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return app
+
+
+class LiveServer:
+    """The app on a loopback port, one thread per request; stop() waits for all of them."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, closing(app), threaded=True)
+        self.server.daemon_threads = False  # tracked, so server_close() joins them
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.stopped = False
+
+    def stop(self) -> list[str]:
+        """Stop serving, close the socket, join the request threads; return any leaks."""
+        if self.stopped:
+            return []
+        self.stopped = True
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            self.server.shutdown()
+            self.thread.join(timeout=10)
+            self.server.server_close()
+            gc.collect()
+        return [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)]
+
+
 @pytest.fixture
 def live_app(tmp_path):
     """The app on a fresh database, served by a real HTTP server in a thread."""
@@ -34,17 +82,15 @@ def live_app(tmp_path):
     with app.app_context():
         _db.drop_all()
         _db.create_all()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.base_url = f"http://127.0.0.1:{server.server_port}"
+    app.server = LiveServer(app)
+    app.base_url = f"http://127.0.0.1:{app.server.port}"
     yield app
-    server.shutdown()
-    thread.join(timeout=5)
+    leaks = app.server.stop()
     with app.app_context():
         _db.session.remove()
         _db.drop_all()
         _db.engine.dispose()
+    assert not leaks, f"the test server left resources open: {leaks}"
 
 
 @pytest.fixture
