@@ -23,12 +23,12 @@ def create_app(config=None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from marketplace import web
-    from marketplace.extensions import babel, csrf, db, login_manager, migrate
+    from marketplace import security, web
+    from marketplace.extensions import babel, db, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
-    csrf.init_app(app)
+    security.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale)
     login_manager.init_app(app)
     web.init_app(app)

@@ -70,6 +70,26 @@ def app(tmp_path):
         index.forget(app.config["SEARCH_INDEX_DIR"])
 
 
+@pytest.fixture(scope="module")
+def world_app(tmp_path_factory):
+    """One app on one populated world (tests/world.py), shared by a module's tests.
+
+    For walks whose requests change nothing, or change different objects each.
+    """
+    from tests.world import build_world
+
+    app = make_app(tmp_path_factory.mktemp("world"))
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+        app.world = build_world()
+        yield app
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+        index.forget(app.config["SEARCH_INDEX_DIR"])
+
+
 @pytest.fixture
 def db(app):
     return _db
