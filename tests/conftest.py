@@ -12,6 +12,7 @@ from marketplace import create_app
 from marketplace.extensions import db as _db
 from marketplace.search import index
 from tests import factories
+from tests.live import LiveServer
 
 
 def _database_url(tmp_path) -> str:
@@ -88,6 +89,24 @@ def world_app(tmp_path_factory):
         _db.drop_all()
         _db.engine.dispose()
         index.forget(app.config["SEARCH_INDEX_DIR"])
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    """The app on a fresh database, served by a real HTTP server in a thread."""
+    app = make_app(tmp_path)
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    app.server = LiveServer(app)
+    app.base_url = f"http://127.0.0.1:{app.server.port}"
+    yield app
+    leaks = app.server.stop()
+    with app.app_context():
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+    assert not leaks, f"the test server left resources open: {leaks}"
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from flask import Flask
 
 from marketplace import create_app
 from marketplace.security import CSRF_EXEMPT
-from tests.helpers import pdf_bytes, png_bytes
+from tests.helpers import pdf_bytes, png_bytes, png_header
 from tests.world import PASSWORD, World
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -26,11 +26,12 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 class Upload:
     """A file field's value, made fresh for each request."""
 
-    kind: str  # "png" or "pdf"
+    kind: str  # "png", "pdf", or "no-pixels" (a PNG header that declares 8000×5000)
     name: str
 
     def open(self):
-        data = png_bytes() if self.kind == "png" else pdf_bytes()
+        data = {"png": png_bytes, "pdf": pdf_bytes,
+                "no-pixels": lambda: png_header(8000, 5000)}[self.kind]()
         return io.BytesIO(data), self.name
 
 
@@ -43,7 +44,9 @@ class Post:
     #: What the accepted post did, when it is not a database change (logout): a check on
     #: the client that posted it.
     effect: Callable | None = None
-    fields: dict = field(default_factory=dict)  # field name -> "select" | "text" | "choice"
+    #: Field kinds for the hostile walk where not "text": "number", "select" (an id),
+    #: "choice" (one of fixed values), "file".
+    fields: dict = field(default_factory=dict)
 
 
 def _decision(event: str, reason: str = "材料齐全，同意") -> Callable[[World], dict]:
@@ -70,11 +73,12 @@ def _organisation_form(w: World, org, **changes) -> dict:
     return data
 
 
-PRODUCT_FIELDS = {"category_id": "select", "unit": "choice"}
+PRODUCT_FIELDS = {"category_id": "select", "unit": "choice", "price_yuan": "number",
+                  "min_order_qty": "number", "stock": "number"}
 
 POSTS: dict[str, Post] = {
     "accounts.login": Post(
-        "visitor", lambda w: {}, lambda w: {"username": "farmer", "password": PASSWORD}),
+        "visitor", lambda w: {}, lambda w: {"username": "spare", "password": PASSWORD}),
     "accounts.logout": Post(
         "producer", lambda w: {}, lambda w: {}, page=lambda w: "/",
         effect=lambda client: not logged_in(client)),
@@ -105,7 +109,7 @@ POSTS: dict[str, Post] = {
     "organisations.mine": Post(
         "producer", lambda w: {}, lambda w: _organisation_form(w, w.org),
         fields={"org_type": "choice", "county_id": "select", "township_id": "select",
-                "village_id": "select", "benefit_types": "choice"}),
+                "village_id": "select", "benefit_types": "choice", "poor_households": "number"}),
     "organisations.submit": Post(
         "drafter", lambda w: {}, lambda w: {}, page=lambda w: "/my/organisation"),
     "organisations.decide": Post(

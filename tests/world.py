@@ -193,6 +193,7 @@ def build_world() -> World:
         "other_officer": _user("officer2", Role.COUNTY_OFFICER, county=places.yanling),
         "admin": _user("admin", Role.ADMIN),
         "drafter": _user("drafter", Role.PRODUCER, organisation=draft_org),
+        "spare": _user("spare", Role.BUYER, organisation=buyer_org),  # logs in in the walks
     }
     db.session.flush()
     farmer, admin = users["producer"], users["admin"]
@@ -255,9 +256,15 @@ def build_world() -> World:
     )
 
 
+_addresses = iter(range(1, 2**24))
+
+
 def client_as(app, world: World, persona: str):
-    """A test client with its own cookies, logged in as `persona` (the visitor is not)."""
+    """A test client with its own cookies and address, logged in as `persona` (the visitor
+    is not). Its own address keeps one walk's failed logins from throttling the next."""
+    n = next(_addresses)
     client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
     user = world.users[persona]
     if user.is_authenticated:
         response = login(client, user.username)
