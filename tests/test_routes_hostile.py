@@ -134,11 +134,9 @@ class Walk:
 
     def __init__(self):
         self.failures: list[str] = []
-        self.count = 0
 
     def send(self, client, method: str, url: str, who: str, what: str = "", **kwargs):
         READ.clear()
-        self.count += 1
         response = client.open(url, method=method, **kwargs)
         if response.status_code >= 500:
             self.failures.append(f"{response.status_code} {method} {url} {what} as {who}")
