@@ -39,11 +39,10 @@ def trust_proxies(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from marketplace import web
+    from marketplace import security, web
     from marketplace.extensions import (
         babel,
         compress,
-        csrf,
         db,
         login_manager,
         migrate,
@@ -52,7 +51,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
-    csrf.init_app(app)
+    security.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale)
     login_manager.init_app(app)
     compress.init_app(app)
