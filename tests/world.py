@@ -15,12 +15,15 @@ from datetime import timedelta
 from decimal import Decimal
 
 from flask_login import AnonymousUserMixin
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.security import generate_password_hash
 
 from marketplace import uploads
 from marketplace.accounts.models import Role, User
+from marketplace.accounts.services import issue_password_reset
 from marketplace.audit.models import AuditEvent, record
+from marketplace.buyers.models import BuyerProfile, DeliveryAddress
 from marketplace.catalog.models import Product, ProductPhoto
 from marketplace.certification.models import (
     ApplicationDocument,
@@ -29,8 +32,11 @@ from marketplace.certification.models import (
     MarkClaim,
 )
 from marketplace.certification.services import issue_certificate
-from marketplace.clock import today
+from marketplace.clock import now, today
 from marketplace.extensions import db
+from marketplace.notices.models import Notice, OutboxMail
+from marketplace.orders import cart
+from marketplace.orders import services as orders
 from marketplace.organisations.models import LinkageChange, Organisation
 from marketplace.places.models import County, Township
 from tests import factories
@@ -44,8 +50,10 @@ PERSONAS = {
     "producer": Role.PRODUCER,  # member of world.org (禹州)
     "rival": Role.PRODUCER,  # member of another producer organisation (鄢陵)
     "newcomer": Role.PRODUCER,  # registered, no organisation yet
-    "buyer": Role.BUYER,
-    "approver": Role.BUYER_APPROVER,
+    "buyer": Role.BUYER,  # purchaser of world.buyer_org (许昌), its orders' author
+    "approver": Role.BUYER_APPROVER,  # of world.buyer_org, not its manager
+    "manager": Role.BUYER_APPROVER,  # of world.buyer_org, its manager (members, settings)
+    "rival_buyer": Role.BUYER,  # purchaser of another verified buyer (鄢陵)
     "officer": Role.COUNTY_OFFICER,  # of 禹州, world.org's county
     "other_officer": Role.COUNTY_OFFICER,  # of 鄢陵
     "admin": Role.ADMIN,
@@ -75,6 +83,7 @@ class World:
     listed: Product  # on sale: live certificate, photo, approved mark
     draft: Product  # active, never applied: apply, claim, edit, archive
     archived: Product
+    retiring: Product  # active, never applied: archived by a walk
     pending: Product  # its application waits for the county
     passed: Product  # its application waits for the city
     paused: Product  # its certificate is suspended (facts unchanged)
@@ -89,18 +98,24 @@ class World:
     passed_claim: MarkClaim
     approved_claim: MarkClaim
     linkage: LinkageChange
+    purchasing: "Purchasing | None" = None
     extra: dict = field(default_factory=dict)
 
     def user(self, persona: str):
         return self.users[persona]
 
-    def ids(self) -> dict[str, int]:
-        """Real ids for URL parameters, by the parameter's name in the routes."""
+    def ids(self) -> dict[str, object]:
+        """Real values for URL parameters, by the parameter's name in the routes (the GET
+        walk opens every page with these; a new parameter name needs its value here)."""
+        p = self.purchasing
         return {
             "product_id": self.draft.id, "photo_id": self.photo.id, "org_id": self.org.id,
             "change_id": self.linkage.id, "application_id": self.submitted_application.id,
             "document_id": self.document.id, "claim_id": self.submitted_claim.id,
             "certificate_id": self.certificate.id, "user_id": self.users["buyer"].id,
+            "order_id": p.awaiting.id, "sub_id": p.subs["accepted"].id,
+            "line_id": p.cart_lines[0].id, "address_id": p.spare_address.id,
+            "notice_id": p.notice.id, "token": p.reset_token,
         }
 
 
@@ -166,6 +181,31 @@ def _claim(product: Product, mark: str, status: str, submitter: User) -> MarkCla
     return claim
 
 
+@dataclass
+class Purchasing:
+    """Institutional purchasing in the world: a buyer with orders in every state.
+
+    `subs` holds one sub-order of world.org (the producer's) per state an action starts
+    from, each in its own purchase order so that acting on one changes no other:
+    pending_accept, pending_decline, pending_cancel, accepted, shipped_receive,
+    shipped_dispute, disputed, received.
+    """
+
+    other_buyer: Organisation  # verified, 鄢陵: world.users["rival_buyer"]'s
+    submitted_buyer: Organisation  # registered, waiting for the city
+    awaiting: object  # PurchaseOrder over the threshold, waiting for an approver
+    awaiting_return: object  # another one (to be returned)
+    returned: object  # returned by the approver (to be revised)
+    returned_cancel: object  # another one (to be cancelled)
+    subs: dict  # state -> SubOrder
+    cart_lines: list  # world.users["buyer"]'s cart: [to update, to remove]
+    spare_address: object  # a second delivery address of world.buyer_org (to remove)
+    address: object  # the address orders go to
+    notice: object  # an unread notice of world.users["approver"]
+    reset_token: str  # an open password-reset link of world.users["forgetful"]
+    failed_mail: object  # an outbox mail given up on
+
+
 def build_world() -> World:
     """Build and commit the world (in the current app context); return it."""
     places = factories.seed_places()
@@ -194,6 +234,12 @@ def build_world() -> World:
         "admin": _user("admin", Role.ADMIN),
         "drafter": _user("drafter", Role.PRODUCER, organisation=draft_org),
         "spare": _user("spare", Role.BUYER, organisation=buyer_org),  # logs in in the walks
+        "manager": _user("manager", Role.BUYER_APPROVER, organisation=buyer_org),
+        "checkout": _user("checkout", Role.BUYER, organisation=buyer_org),  # checks out a cart
+        "leaver": _user("leaver", Role.BUYER, organisation=buyer_org),  # removed by the manager
+        "idle": _user("idle", Role.BUYER, organisation=buyer_org),  # deactivated by the admin
+        "changer": _user("changer", Role.PRODUCER),  # changes own password in the walks
+        "forgetful": _user("forgetful", Role.PRODUCER),  # resets own password with a link
     }
     db.session.flush()
     farmer, admin = users["producer"], users["admin"]
@@ -201,6 +247,7 @@ def build_world() -> World:
     listed = _product(org, places.starch, "禹州粉条")
     draft = _product(org, places.starch, "红薯粉皮", price_fen=2200)
     archived = _product(org, places.starch, "旧款粉条", status="archived")
+    retiring = _product(org, places.starch, "粗粉条", price_fen=1900)
     pending = _product(org, places.starch, "方山粉面")
     passed = _product(org, places.bee, "枣花蜜", price_fen=6800)
     paused = _product(org, places.bee, "槐花蜜", price_fen=5800)
@@ -243,16 +290,102 @@ def build_world() -> World:
     db.session.flush()
     record(farmer, "linkage.submitted", linkage, to_status="submitted")
     db.session.commit()
-    return World(
+    world = World(
         places=places, users=users, org=org, rival_org=rival_org, buyer_org=buyer_org,
         submitted_org=submitted_org, passed_org=passed_org, suspended_org=suspended_org,
         draft_org=draft_org,
-        listed=listed, draft=draft, archived=archived, pending=pending, passed=passed,
+        listed=listed, draft=draft, archived=archived, retiring=retiring, pending=pending,
+        passed=passed,
         paused=paused, rival_product=rival_product, certificate=certificate,
         paused_certificate=paused_certificate, submitted_application=submitted_application,
         passed_application=passed_application, document=document, photo=photo,
         submitted_claim=submitted_claim, passed_claim=passed_claim,
         approved_claim=approved_claim, linkage=linkage,
+    )
+    world.purchasing = _purchasing(world, xuchang)
+    return world
+
+
+def _buyer_profile(org: Organisation, manager: User | None, threshold_fen: int | None):
+    db.session.add(BuyerProfile(organisation_id=org.id, invoice_title=org.name,
+                                tax_number=org.credit_code, approval_threshold_fen=threshold_fen,
+                                annual_food_budget_fen=120_000_000,
+                                manager_id=manager.id if manager else None))
+    address = DeliveryAddress(organisation_id=org.id, label="食堂后门", address="许昌市健康路1号",
+                              contact_name="张师傅", contact_phone="13937400000")
+    db.session.add(address)
+    db.session.flush()
+    return address
+
+
+def _purchasing(w: World, xuchang: County) -> Purchasing:
+    """Orders through the services, as people make them (each call commits)."""
+    users = w.users
+    address = _buyer_profile(w.buyer_org, users["manager"], threshold_fen=50_000)  # ¥500
+    other_buyer = _org(w.places.yanling, "鄢陵县第一中学", "verified", kind="buyer",
+                       org_type="school")
+    _buyer_profile(other_buyer, None, threshold_fen=None)
+    users["rival_buyer"] = _user("school", Role.BUYER, organisation=other_buyer)
+    submitted_buyer = _org(xuchang, "许昌市第二实验小学", "submitted", kind="buyer",
+                           org_type="school")
+    _buyer_profile(submitted_buyer, None, threshold_fen=None)
+    spare_address = DeliveryAddress(organisation_id=w.buyer_org.id, label="侧门",
+                                    address="许昌市健康路3号", contact_name="刘师傅",
+                                    contact_phone="13937400002")
+    db.session.add(spare_address)
+    for product in (w.listed, w.rival_product):
+        product.stock = Decimal(1000)
+    users["admin"].email = "admin@example.org"
+    db.session.commit()
+
+    buyer, approver, farmer, admin = (users["buyer"], users["approver"], users["producer"],
+                                      users["admin"])
+    keys = iter(range(1, 1000))
+
+    def order(quantity="4", product=w.listed):
+        cart.add_to_cart(buyer, product, quantity)
+        return orders.submit_purchase_order(
+            buyer, {"address_id": address.id, "delivery_date": today() + timedelta(days=2),
+                    "window": ""}, f"world-order-{next(keys):03d}")
+
+    awaiting = order("20")  # ¥570 over the ¥500 threshold
+    awaiting_return = order("20")
+    returned, returned_cancel = order("20"), order("20")
+    for placed in (returned, returned_cancel):
+        orders.return_purchase_order(approver, placed, "数量太多")
+    subs = {state: order().sub_orders[0] for state in (
+        "pending_accept", "pending_decline", "pending_cancel", "accepted", "shipped_receive",
+        "shipped_dispute", "disputed", "received")}
+    for state in ("accepted", "shipped_receive", "shipped_dispute", "disputed", "received"):
+        orders.accept_sub_order(farmer, subs[state])
+    for state in ("shipped_receive", "shipped_dispute", "disputed", "received"):
+        sub = subs[state]
+        orders.ship_sub_order(farmer, sub, {line.id: "4" for line in sub.lines})
+    orders.dispute_sub_order(buyer, subs["disputed"], "少了一袋")
+    orders.receive_sub_order(buyer, subs["received"],
+                             {line.id: "4" for line in subs["received"].lines})
+    cart_lines = [cart.add_to_cart(buyer, w.listed, "2"),
+                  cart.add_to_cart(buyer, w.rival_product, "2")]
+    cart.add_to_cart(users["checkout"], w.rival_product, "2")
+
+    notice = db.session.scalars(select(Notice).where(Notice.user_id == approver.id)
+                                .order_by(Notice.id)).first()
+    reset_token, _reset = issue_password_reset(admin, users["forgetful"])
+    failed_mail = OutboxMail(user_id=admin.id, to_address=admin.email, subject="退信",
+                             body="邮件服务器拒收", attempts=5, last_error="550 mailbox unavailable",
+                             gave_up_at=now())
+    db.session.add_all([
+        failed_mail,
+        OutboxMail(user_id=admin.id, to_address=admin.email, subject="待发", body="排队中"),
+        OutboxMail(user_id=admin.id, to_address=admin.email, subject="已发", body="已送达",
+                   attempts=1, sent_at=now()),
+    ])
+    db.session.commit()
+    return Purchasing(
+        other_buyer=other_buyer, submitted_buyer=submitted_buyer, awaiting=awaiting,
+        awaiting_return=awaiting_return, returned=returned, returned_cancel=returned_cancel,
+        subs=subs, cart_lines=cart_lines, spare_address=spare_address, address=address,
+        notice=notice, reset_token=reset_token, failed_mail=failed_mail,
     )
 
 
