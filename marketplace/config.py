@@ -43,7 +43,7 @@ class Config:
     MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 12) * 1024 * 1024
     MAX_IMAGE_BYTES = _int("MAX_IMAGE_MB", 5) * 1024 * 1024
     MAX_DOCUMENT_BYTES = _int("MAX_DOCUMENT_MB", 10) * 1024 * 1024
-    MAX_IMAGE_PIXELS = 40_000_000
+    MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 40_000_000)  # checked in the header first
 
     # Certification policy (local policy choices, so configuration rather than constants).
     CERT_NOTICE_DAYS = _int("CERT_NOTICE_DAYS", 7)
