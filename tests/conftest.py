@@ -33,10 +33,18 @@ class IsolatedClient(FlaskClient):
     it, the test's objects are expired so that test code reads what the request committed.
     """
 
+    def _served(self, *args, **kwargs):
+        """The response, a streamed body read in the request's own context (as a server
+        sends it): a `stream_with_context` body read or closed outside it cannot pop it."""
+        response = super().open(*args, **kwargs)
+        if not response.is_sequence:
+            response.make_sequence()
+        return response
+
     def open(self, *args, **kwargs):
         if has_app_context():
             _db.session.commit()
-        response = contextvars.Context().run(super().open, *args, **kwargs)
+        response = contextvars.Context().run(self._served, *args, **kwargs)
         if has_app_context():
             _db.session.expire_all()
         return response
@@ -79,18 +87,23 @@ def world_app(tmp_path_factory):
 
     For walks whose requests change nothing, or change different objects each.
     """
+    from tests.payments.conftest import stripe_settings
+    from tests.payments.fake_stripe import FakeStripe
     from tests.world import build_world
 
-    app = make_app(tmp_path_factory.mktemp("world"))
+    stripe = FakeStripe().start()
+    app = make_app(tmp_path_factory.mktemp("world"), **stripe_settings(stripe))
+    app.fake_stripe = stripe
     with app.app_context():
         _db.drop_all()
         _db.create_all()
-        app.world = build_world()
+        app.world = build_world(stripe)
         yield app
         _db.session.remove()
         _db.drop_all()
         _db.engine.dispose()
         index.forget(app.config["SEARCH_INDEX_DIR"])
+    stripe.stop()
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ from marketplace.clock import today
 from marketplace.security import CSRF_EXEMPT
 from tests.factories import credit_code
 from tests.helpers import pdf_bytes, png_bytes, png_header
-from tests.world import PASSWORD, PERSONAS, World
+from tests.world import PASSWORD, PERSONAS, STATEMENT_COLUMNS, World, statement_csv
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -50,12 +50,16 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 class Upload:
     """A file field's value, made fresh for each request."""
 
-    kind: str  # "png", "pdf", or "no-pixels" (a PNG header that declares 8000×5000)
+    kind: str  # "png", "pdf", "no-pixels" (a PNG header that declares 8000×5000), or
+    #            "statement" (a bank statement CSV in the format the world has mapped)
     name: str
 
     def open(self):
         data = {"png": png_bytes, "pdf": pdf_bytes,
-                "no-pixels": lambda: png_header(8000, 5000)}[self.kind]()
+                "no-pixels": lambda: png_header(8000, 5000),
+                "statement": lambda: statement_csv(
+                    [[today().isoformat(), "88.00", "无参考号的来款", "某农场", "6222111",
+                      "SB-WALK-1"]])}[self.kind]()
         return io.BytesIO(data), self.name
 
 
@@ -307,6 +311,60 @@ POSTS: dict[str, Post] = {
         page=lambda w: "/inbox"),
     "notices.retry_outbox": Post(
         "admin", lambda w: {}, lambda w: {}, page=lambda w: "/admin/outbox"),
+    # Payments: the buyer pays online, the producer invoices, finance records and settles.
+    "payments.pay_online": Post(
+        "buyer", lambda w: {"sub_id": w.finance.pay_sub.id}, lambda w: {},
+        page=lambda w: f"/orders/{w.finance.pay_sub.purchase_order_id}/payment", accepted=303),
+    "payments.stripe_webhook": Post(  # CSRF-exempt; signed events: tests/payments
+        "visitor", lambda w: {}, lambda w: {"type": "checkout.session.completed"}),
+    "payments.invoice": Post(
+        "producer", lambda w: {"sub_id": w.finance.invoice_sub.id},
+        lambda w: {"number": "FP-2026-0100", "issued_on": today().isoformat(),
+                   "file": Upload("pdf", "发票.pdf")},
+        fields={"issued_on": "number"}),
+    "payments.new_transfer": Post(
+        "admin", lambda w: {},
+        lambda w: {"value_date": today().isoformat(), "amount": "66.00",
+                   "payer_org_id": w.buyer_org.id, "payer_name": "许昌市第一中学",
+                   "reference": "", "bank_reference": "WALK-0001",
+                   "idempotency_key": "walk-transfer-0001"},
+        fields={"value_date": "number", "amount": "number", "payer_org_id": "select"}),
+    "payments.import_statement": Post(
+        "admin", lambda w: {}, lambda w: {"file": Upload("statement", "流水.csv")}),
+    "payments.map_statement": Post(
+        "admin", lambda w: {},
+        lambda w: {"token": w.finance.staged.token, "filename": w.finance.staged.filename,
+                   **{f"col_{k}": v for k, v in zip(
+                       STATEMENT_COLUMNS, w.finance.staged.headers, strict=True)}},
+        page=lambda w: "/admin/payments/import"),
+    "payments.issue": Post(
+        "admin", lambda w: {"issue_id": w.finance.underpaid_issue.id},
+        lambda w: {"action": "dismiss", "target": "", "note": "已电话联系"},
+        fields={"action": "choice"}),
+    "payments.payouts": Post(
+        "admin", lambda w: {},
+        lambda w: {"producer_org_id": w.org.id, "amount": "1.00",
+                   "paid_on": today().isoformat(), "bank_reference": "PO-0001",
+                   "note": "十一月结算", "idempotency_key": "walk-payout-0001"},
+        fields={"producer_org_id": "select", "amount": "number", "paid_on": "number"}),
+    # Reports: data-API tokens and reference prices (the administrator).
+    "reports.tokens": Post(
+        "admin", lambda w: {},
+        lambda w: {"name": "县区对接", "scope": "county", "county_id": w.places.yanling.id,
+                   "organisation_id": ""},
+        fields={"scope": "choice", "county_id": "select", "organisation_id": "number"},
+        accepted=200),
+    "reports.revoke_token": Post(
+        "admin", lambda w: {"token_id": w.finance.token_to_revoke.id}, lambda w: {},
+        page=lambda w: "/reports/tokens"),
+    "reports.reference_prices": Post(
+        "admin", lambda w: {},
+        lambda w: {"category_id": w.places.bee.id, "unit": "瓶", "price_yuan": "45.00",
+                   "note": "许昌市场均价"},
+        fields={"category_id": "select", "unit": "choice", "price_yuan": "number"}),
+    "reports.delete_reference_price": Post(
+        "admin", lambda w: {"ref_id": w.finance.reference_price.id}, lambda w: {},
+        page=lambda w: "/reports/reference-prices"),
 }
 
 

@@ -161,7 +161,7 @@ def _rules(methods: set[str]):
 def _path_values(walk_app, rule) -> dict:
     """Real values for the route's parameters, by name."""
     world = walk_app.world
-    known = {**world.ids(), "code": "zh", "name": world.photo.stored_name,
+    known = {**world.ids(rule.endpoint), "code": "zh", "name": world.photo.stored_name,
              "filename": "css/site.css"}
     missing = set(rule.arguments) - set(known)
     assert not missing, (f"tests/world.py World.ids() has no value for URL parameter(s) "

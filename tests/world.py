@@ -10,6 +10,7 @@ cheap password hash, so a test can afford a fresh world.
 """
 
 import io
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -41,6 +42,7 @@ from marketplace.organisations.models import LinkageChange, Organisation
 from marketplace.places.models import County, Township
 from tests import factories
 from tests.helpers import login, pdf_bytes, png_bytes
+from tests.payments.fake_stripe import sign
 
 PASSWORD = factories.PASSWORD
 
@@ -99,16 +101,21 @@ class World:
     approved_claim: MarkClaim
     linkage: LinkageChange
     purchasing: "Purchasing | None" = None
+    finance: "Finance | None" = None
     extra: dict = field(default_factory=dict)
 
     def user(self, persona: str):
         return self.users[persona]
 
-    def ids(self) -> dict[str, object]:
+    def ids(self, endpoint: str | None = None) -> dict[str, object]:
         """Real values for URL parameters, by the parameter's name in the routes (the GET
-        walk opens every page with these; a new parameter name needs its value here)."""
-        p = self.purchasing
+        walk opens every page with these; a new parameter name needs its value here, and a
+        route whose parameters only make sense together its values in ENDPOINT_IDS)."""
+        p, f = self.purchasing, self.finance
         return {
+            "issue_id": f.unmatched_issue.id, "token_id": f.token_to_revoke.id,
+            "ref_id": f.reference_price.id, "county_id": self.places.yuzhou.id,
+            "table": "detail", "fmt": "csv", "page": "targets",
             "product_id": self.draft.id, "photo_id": self.photo.id, "org_id": self.org.id,
             "change_id": self.linkage.id, "application_id": self.submitted_application.id,
             "document_id": self.document.id, "claim_id": self.submitted_claim.id,
@@ -116,7 +123,12 @@ class World:
             "order_id": p.awaiting.id, "sub_id": p.subs["accepted"].id,
             "line_id": p.cart_lines[0].id, "address_id": p.spare_address.id,
             "notice_id": p.notice.id, "token": p.reset_token,
+            **ENDPOINT_IDS.get(endpoint, {}),
         }
+
+
+#: URL parameters that depend on each other in one route: endpoint -> values.
+ENDPOINT_IDS = {"reports.simple_export": {"page": "targets", "table": "targets"}}
 
 
 def _file(data: bytes, name: str) -> FileStorage:
@@ -206,8 +218,9 @@ class Purchasing:
     failed_mail: object  # an outbox mail given up on
 
 
-def build_world() -> World:
-    """Build and commit the world (in the current app context); return it."""
+def build_world(stripe=None) -> World:
+    """Build and commit the world (in the current app context); return it. With `stripe`
+    (tests/payments/fake_stripe.FakeStripe, the app pointed at it) it pays a sub-order online."""
     places = factories.seed_places()
     xuchang = County(code="411000", name="许昌市区", kind="district", position=3)
     db.session.add(xuchang)
@@ -303,6 +316,7 @@ def build_world() -> World:
         approved_claim=approved_claim, linkage=linkage,
     )
     world.purchasing = _purchasing(world, xuchang)
+    world.finance = _finance(world, stripe)
     return world
 
 
@@ -416,3 +430,142 @@ def snapshot() -> dict[str, list[tuple]]:
 
 def audit_count() -> int:
     return db.session.scalar(db.select(db.func.count(AuditEvent.id)))
+
+
+@dataclass
+class Finance:
+    """Payments and reports in the world (world.org's sub-orders, bought by world.buyer_org).
+
+    Received sub-orders each in the payment state a step starts from, a transfer that matched,
+    one in suspense (an open issue), an underpaid one (an issue to dismiss), an online payment
+    through the fake Stripe, the producer's ledger with money owed to it, a statement format
+    whose columns are remembered and a statement staged in an unknown one, data-API tokens of
+    every scope and roll-ups of the receipts.
+    """
+
+    invoice_sub: object  # received, ¥10 paid (underpaid), no invoice: the producer invoices it
+    pay_sub: object  # received, nothing paid: the buyer pays it online
+    paid_sub: object  # received, paid in full by transfer, invoiced with a file
+    online_sub: object | None  # received, paid online (None without a fake Stripe)
+    rival_sub: object  # received from world.rival_org, paid by transfer
+    other_buyer_sub: object  # received by world.purchasing.other_buyer from world.org
+    unmatched_issue: object  # a transfer without a reference, in suspense
+    underpaid_issue: object  # a transfer short of what was due
+    staged: object  # NeedsMapping: a statement in a format not mapped yet
+    known_header: list  # the header of the statement format whose mapping is remembered
+    tokens: dict  # name -> (ApiToken, secret): city, county, other_county, org, rival_org,
+    #               buyer, revoked
+    token_to_revoke: object
+    reference_price: object
+
+
+STATEMENT_COLUMNS = {"value_date": "记账日期", "amount": "收入金额", "memo": "附言",
+                     "payer_name": "对方户名", "payer_account": "对方账号",
+                     "bank_reference": "流水号"}
+
+
+def statement_csv(rows, header=None) -> bytes:
+    """A bank statement export (CSV) in the format whose mapping the world remembers."""
+    header = header or list(STATEMENT_COLUMNS.values())
+    lines = [",".join(header)] + [",".join(str(c) for c in row) for row in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _received(w: World, buyer, product, address, key: str, quantity="4"):
+    """A sub-order ordered by `buyer`, accepted, shipped and received in full."""
+    producer = w.users["producer"] if product.organisation_id == w.org.id else w.users["rival"]
+    cart.add_to_cart(buyer, product, quantity)
+    order = orders.submit_purchase_order(
+        buyer, {"address_id": address.id, "delivery_date": today() + timedelta(days=2),
+                "window": ""}, key)
+    sub = order.sub_orders[0]
+    orders.accept_sub_order(producer, sub)
+    orders.ship_sub_order(producer, sub, {line.id: quantity for line in sub.lines})
+    orders.receive_sub_order(buyer, sub, {line.id: quantity for line in sub.lines})
+    return sub
+
+
+def _finance(w: World, stripe=None) -> Finance:
+    """Payments and reports through the services, as finance and producers use them."""
+    from marketplace.payments import services as payments
+    from marketplace.payments.models import PaymentIssue
+    from marketplace.reports import manage
+
+    users, p = w.users, w.purchasing
+    buyer, admin = users["buyer"], users["admin"]
+    for product in (w.listed, w.rival_product):
+        product.stock = Decimal(1000)
+    db.session.commit()
+    invoice_sub = _received(w, buyer, w.listed, p.address, "world-finance-001")
+    pay_sub = _received(w, buyer, w.listed, p.address, "world-finance-002")
+    paid_sub = _received(w, buyer, w.listed, p.address, "world-finance-003")
+    online_sub = _received(w, buyer, w.listed, p.address, "world-finance-004")
+    rival_sub = _received(w, buyer, w.rival_product, p.address, "world-finance-005", "2")
+    other_address = db.session.scalar(select(DeliveryAddress).where(
+        DeliveryAddress.organisation_id == p.other_buyer.id))
+    other_buyer_sub = _received(w, users["rival_buyer"], w.listed, other_address,
+                                "world-finance-006")
+
+    def transfer(n, amount_fen, reference="", payer=w.buyer_org):
+        return payments.record_transfer(admin, payments.TransferData(
+            value_date=today(), amount=f"{amount_fen / 100:.2f}", payer_org_id=payer.id,
+            payer_name="", reference=reference, bank_reference=f"WB{n:04d}",
+            idempotency_key=f"world-transfer-{n:04d}"))
+
+    transfer(1, paid_sub.due_fen, payments.reference_of(paid_sub))
+    transfer(2, rival_sub.due_fen, payments.reference_of(rival_sub))
+    transfer(3, other_buyer_sub.due_fen, payments.reference_of(other_buyer_sub),
+             payer=p.other_buyer)
+    unmatched = transfer(4, 6600)  # no reference: suspense
+    transfer(5, 1000, payments.reference_of(invoice_sub))  # ¥10 of what is due
+    payments.issue_invoice(users["producer"], paid_sub, "FP-2026-0001", today(),
+                           _file(pdf_bytes(), "发票.pdf"))
+
+    online = None
+    if stripe is not None:
+        payments.start_checkout(buyer, online_sub, success_url="http://localhost/payments/"
+                                "return?session_id={CHECKOUT_SESSION_ID}",
+                                cancel_url="http://localhost/payments/cancelled")
+        stripe.auto_deliver = False
+        stripe.pay(stripe.latest_session()["id"])
+        events, stripe.queue = stripe.queue, []
+        for event in events:
+            body = json.dumps(event)
+            payments.receive_webhook(body.encode(), sign(body, stripe.webhook_secret))
+        online = online_sub
+
+    def issue_of(kind, **where):
+        return db.session.scalar(select(PaymentIssue).where(PaymentIssue.kind == kind,
+                                                            PaymentIssue.status == "open")
+                                 .filter_by(**where))
+
+    # The remembered format: one statement mapped by hand; a second format staged unmapped.
+    first = payments.upload_statement(admin, _file(statement_csv(
+        [[today().isoformat(), "200", "没有参考号", "某公司", "6222000", "SB0001"]]), "流水.csv"))
+    payments.import_mapped_statement(admin, first.token, first.filename, STATEMENT_COLUMNS)
+    staged = payments.upload_statement(admin, _file(statement_csv(
+        [[today().isoformat(), "300", "另一家银行", "某公司", "6222001", "SB0002"]],
+        header=["日期", "金额", "摘要", "户名", "账号", "凭证号"]), "另一家银行.csv"))
+
+    tokens = {
+        "city": manage.issue_token(admin, "省平台", "city"),
+        "county": manage.issue_token(admin, "禹州市", "county", w.places.yuzhou.id),
+        "other_county": manage.issue_token(admin, "鄢陵县", "county", w.places.yanling.id),
+        "org": manage.issue_token(admin, "方山合作社", "organisation", None, w.org.id),
+        "rival_org": manage.issue_token(admin, "蜂业合作社", "organisation", None,
+                                        w.rival_org.id),
+        "buyer": manage.issue_token(admin, "一中食堂", "organisation", None, w.buyer_org.id),
+        "revoked": manage.issue_token(admin, "已停用", "city"),
+    }
+    manage.revoke_token(admin, tokens["revoked"][0])
+    token_to_revoke, _secret = manage.issue_token(admin, "待吊销", "city")
+    reference_price = manage.set_reference_price(admin, w.places.starch.id, "袋", "30.00",
+                                                 "许昌市场均价")
+    return Finance(
+        invoice_sub=invoice_sub, pay_sub=pay_sub, paid_sub=paid_sub, online_sub=online,
+        rival_sub=rival_sub, other_buyer_sub=other_buyer_sub,
+        unmatched_issue=issue_of("unmatched", transfer_id=unmatched.id),
+        underpaid_issue=issue_of("underpaid", sub_order_id=invoice_sub.id), staged=staged,
+        known_header=list(STATEMENT_COLUMNS.values()), tokens=tokens,
+        token_to_revoke=token_to_revoke, reference_price=reference_price,
+    )

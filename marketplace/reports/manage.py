@@ -14,12 +14,20 @@ from marketplace.errors import Invalid, InvalidTransition, NotFound
 from marketplace.extensions import db
 from marketplace.money import MoneyError, parse_yuan
 from marketplace.organisations.models import Organisation
+from marketplace.params import MAX_ID
 from marketplace.permissions import authorize
 from marketplace.places.models import County
 from marketplace.reports.models import ApiToken, ReferencePrice, TokenScope, hash_token
 from marketplace.uow import use_case
 
 TOKEN_PREFIX = "xnyp_"  # noqa: S105 - a visible marker, not a secret
+
+
+def _get(model, row_id):
+    """The row with this id, or None: an id no integer column can hold (a 20-digit number
+    typed into the form) is not looked up, which would fail in the database driver."""
+    ok = isinstance(row_id, int) and not isinstance(row_id, bool) and 0 < row_id <= MAX_ID
+    return db.session.get(model, row_id) if ok else None
 
 
 # Data-API tokens ------------------------------------------------------------------------
@@ -35,9 +43,8 @@ def issue_token(actor, name: str, scope: str, county_id=None,
         errors["name"] = [_("请填写用途说明（不超过 80 个字）。")]
     if scope not in TokenScope.ALL:
         errors["scope"] = [_("请选择范围。")]
-    county = db.session.get(County, county_id) if scope == TokenScope.COUNTY and county_id else None
-    org = (db.session.get(Organisation, organisation_id)
-           if scope == TokenScope.ORGANISATION and organisation_id else None)
+    county = _get(County, county_id) if scope == TokenScope.COUNTY else None
+    org = _get(Organisation, organisation_id) if scope == TokenScope.ORGANISATION else None
     if scope == TokenScope.COUNTY and county is None:
         errors["county_id"] = [_("请选择县区。")]
     if scope == TokenScope.ORGANISATION and org is None:
@@ -130,7 +137,7 @@ def set_reference_price(actor, category_id, unit: str, price_yuan: str,
                         note: str = "") -> ReferencePrice:
     """Set (or replace) the reference price of a category and unit."""
     errors = {}
-    category = db.session.get(Category, category_id) if isinstance(category_id, int) else None
+    category = _get(Category, category_id)
     if category is None:
         errors["category_id"] = [_("请选择品类。")]
     if unit not in UNITS:
@@ -157,7 +164,7 @@ def set_reference_price(actor, category_id, unit: str, price_yuan: str,
 
 @use_case("reports.manage")
 def delete_reference_price(actor, ref_id: int) -> None:
-    ref = db.session.get(ReferencePrice, ref_id)
+    ref = _get(ReferencePrice, ref_id)
     if ref is None:
         raise NotFound(_("参考价不存在。"))
     record(actor, "reference_price.deleted", ref, reason=f"{ref.category_id}/{ref.unit}")
