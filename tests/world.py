@@ -492,7 +492,9 @@ def _finance(w: World, stripe=None) -> Finance:
     from marketplace.reports import manage
 
     users, p = w.users, w.purchasing
-    buyer, admin = users["buyer"], users["admin"]
+    # Its own purchaser: an order empties the cart, and the walks use world.users["buyer"]'s.
+    buyer, admin = _user("payer", Role.BUYER, organisation=w.buyer_org), users["admin"]
+    users["payer"] = buyer
     for product in (w.listed, w.rival_product):
         product.stock = Decimal(1000)
     db.session.commit()

@@ -146,7 +146,7 @@ def refresh_status(order: PurchaseOrder) -> None:
     order.status = derive_order_status(statuses)
 
 
-@use_case("po.submit", subject=lambda args: args["actor"].organisation)
+@use_case("po.submit", subject=lambda args: getattr(args["actor"], "organisation", None))
 def submit_purchase_order(actor, data: dict, idempotency_key: str) -> PurchaseOrder:
     """Turn the purchaser's cart into one purchase order with a sub-order per producer.
 
