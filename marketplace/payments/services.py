@@ -581,6 +581,11 @@ def _mapping_for(table) -> StatementMapping | None:
         StatementMapping.header_signature == table.signature))
 
 
+def open_statement_import(actor) -> None:
+    """The statement upload page is finance's (the upload itself is the use case below)."""
+    authorize("finance.manage", actor)
+
+
 @use_case("finance.manage")
 def upload_statement(actor, upload) -> ImportResult | NeedsMapping:
     """Store a bank statement export; import it at once if its columns were mapped before."""

@@ -246,6 +246,7 @@ def transfers():
 @bp.route("/admin/payments/import", methods=["GET", "POST"])
 @login_required
 def import_statement():
+    services.open_statement_import(actor())
     form = StatementForm()
     if request.method == "POST" and form.validate_on_submit():
         upload = request.files.get("file")
