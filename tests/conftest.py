@@ -36,7 +36,11 @@ class IsolatedClient(FlaskClient):
     def open(self, *args, **kwargs):
         if has_app_context():
             _db.session.commit()
-        response = contextvars.Context().run(super().open, *args, **kwargs)
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        if response.is_streamed:  # a streamed body is produced in its request's own context
+            context.run(response.make_sequence)
+            context.run(response.close)
         if has_app_context():
             _db.session.expire_all()
         return response
