@@ -14,6 +14,9 @@ from marketplace.search import index
 from tests import factories
 from tests.live import LiveServer
 
+#: One Chromium for the whole session, whichever directory a journey lives in.
+pytest_plugins = ["tests.browser.fixtures"]
+
 
 def _database_url(tmp_path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
@@ -33,18 +36,14 @@ class IsolatedClient(FlaskClient):
     it, the test's objects are expired so that test code reads what the request committed.
     """
 
-    def _served(self, *args, **kwargs):
-        """The response, a streamed body read in the request's own context (as a server
-        sends it): a `stream_with_context` body read or closed outside it cannot pop it."""
-        response = super().open(*args, **kwargs)
-        if not response.is_sequence:
-            response.make_sequence()
-        return response
-
     def open(self, *args, **kwargs):
         if has_app_context():
             _db.session.commit()
-        response = contextvars.Context().run(self._served, *args, **kwargs)
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        if response.is_streamed:  # a streamed body is produced in its request's own context
+            context.run(response.make_sequence)
+            context.run(response.close)
         if has_app_context():
             _db.session.expire_all()
         return response
