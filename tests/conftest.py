@@ -36,6 +36,9 @@ class IsolatedClient(FlaskClient):
     def open(self, *args, **kwargs):
         if has_app_context():
             _db.session.commit()
+        # Consume a streamed body inside the request's own context too, as a server does:
+        # read later, its generator would pop contexts that belong to another Context.
+        kwargs.setdefault("buffered", True)
         response = contextvars.Context().run(super().open, *args, **kwargs)
         if has_app_context():
             _db.session.expire_all()
