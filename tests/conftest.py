@@ -15,6 +15,9 @@ from marketplace.search import index
 from tests import factories
 from tests.live import LiveServer
 
+#: One Chromium for the whole session, whichever directory a journey lives in.
+pytest_plugins = ["tests.browser.fixtures"]
+
 
 def _database_url(tmp_path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
@@ -37,10 +40,11 @@ class IsolatedClient(FlaskClient):
     def open(self, *args, **kwargs):
         if has_app_context():
             _db.session.commit()
-        # Consume a streamed body inside the request's own context too, as a server does:
-        # read later, its generator would pop contexts that belong to another Context.
-        kwargs.setdefault("buffered", True)
-        response = contextvars.Context().run(super().open, *args, **kwargs)
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        if response.is_streamed:  # a streamed body is produced in its request's own context
+            context.run(response.make_sequence)
+            context.run(response.close)
         if has_app_context():
             _db.session.expire_all()
         return response

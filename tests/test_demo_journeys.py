@@ -316,3 +316,40 @@ def test_the_buttons_demo_users_see_work_on_demo_data(demo, caplog):
     assert response.status_code == 302, text(response)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors, [r.getMessage() for r in errors]
+
+
+def test_a_demo_order_is_paid_by_bank_transfer_recorded_by_finance(demo):
+    """On the demo's year of orders: the buyer's received part shows its payment reference,
+    finance records the transfer with that reference, and the buyer's payment page shows it
+    paid; the ledger balances."""
+    from marketplace.orders.models import PurchaseOrder, SubOrder, SubOrderStatus
+    from marketplace.payments import ledger
+    from marketplace.payments import services as payments
+
+    with database(demo) as session:
+        buyer = session.scalar(db.select(User).where(User.username == "buyer"))
+        sub = session.scalar(
+            db.select(SubOrder).join(PurchaseOrder)
+            .where(PurchaseOrder.buyer_org_id == buyer.organisation_id,
+                   SubOrder.status == SubOrderStatus.RECEIVED, SubOrder.due_fen > 0)
+            .order_by(SubOrder.id.desc()))
+        assert sub is not None, "the demo buyer has no received part to pay"
+        assert ledger.paid_fen(sub.id) == 0
+        order_id, sub_id, due = sub.purchase_order_id, sub.id, sub.due_fen
+        reference, buyer_org = payments.reference_of(sub), buyer.organisation_id
+
+    buyer_client = logged_in(demo, "buyer")
+    page = text(buyer_client.get(f"/orders/{order_id}/payment"))
+    assert reference in page and "待付款" in page and "已付款" not in page
+    finance = logged_in(demo, "admin")
+    form = text(finance.get("/admin/payments/transfers/new"))
+    key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', form).group(1)
+    recorded = post_form(finance, "/admin/payments/transfers/new", {
+        "value_date": today().isoformat(), "amount": f"{due // 100}.{due % 100:02d}",
+        "payer_org_id": str(buyer_org), "payer_name": "", "reference": reference,
+        "bank_reference": "", "idempotency_key": key}, follow_redirects=True)
+    assert "已匹配" in text(recorded)
+    with database(demo) as session:
+        assert ledger.paid_fen(sub_id) == due
+        assert ledger.unbalanced_journals() == []
+    assert "已付款" in text(buyer_client.get(f"/orders/{order_id}/payment"))
