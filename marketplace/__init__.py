@@ -34,7 +34,8 @@ def trust_proxies(app: Flask) -> None:
     """
     count = app.config["PROXY_COUNT"]
     if count:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0,
+        # Flask's documented way to add WSGI middleware; mypy sees a method being replaced.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0,  # type: ignore[method-assign]
                                 x_prefix=0)
 
 

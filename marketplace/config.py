@@ -33,7 +33,7 @@ def _secret_key() -> str:
 
 
 class Config:
-    SECRET_KEY = None  # filled in by load_config so importing this module writes nothing
+    SECRET_KEY: str | None = None  # filled in by load_config so importing this module writes nothing
     PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a hashing method, not a password
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'xunong.db'}"
@@ -149,7 +149,7 @@ class Config:
     COMPRESS_ALGORITHM_STREAMING = ["br", "deflate"]
     COMPRESS_MIMETYPES = ["text/html", "text/css", "text/javascript", "application/javascript",
                           "application/json", "image/svg+xml", "text/plain"]
-    FLASK_STATIC_DIGEST_COMPRESSION = []  # no .gz/.br copies: the app compresses on the fly
+    FLASK_STATIC_DIGEST_COMPRESSION: list[str] = []  # no .gz/.br copies: the app compresses on the fly
     STATIC_MAX_AGE = 365 * 24 * 3600
 
     BABEL_DEFAULT_LOCALE = "zh"

@@ -3,7 +3,9 @@
 from flask import flash
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectChoice, SubmitField, TextAreaField
+
+# types-WTForms 3.2 predates SelectChoice (added in WTForms 3.3).
+from wtforms import HiddenField, SelectChoice, SubmitField, TextAreaField  # type: ignore[attr-defined]
 from wtforms.validators import Length
 
 from marketplace.errors import Invalid

@@ -5,6 +5,7 @@ number or an unknown sort gets a message instead of an exception deep in a query
 """
 
 import re
+from typing import overload
 
 from flask import request
 from flask_babel import gettext as _
@@ -29,6 +30,12 @@ def _bad(name: str, hint: str) -> Invalid:
     return Invalid(_("参数 %(name)s 无效：%(hint)s", name=name, hint=hint))
 
 
+@overload
+def int_arg(name: str, *, default: int, minimum: int = 1, maximum: int = MAX_ID,
+            args=None) -> int: ...
+@overload
+def int_arg(name: str, *, default: None = None, minimum: int = 1, maximum: int = MAX_ID,
+            args=None) -> int | None: ...
 def int_arg(name: str, *, default: int | None = None, minimum: int = 1,
             maximum: int = MAX_ID, args=None) -> int | None:
     """An integer query parameter in [minimum, maximum]; empty or absent gives `default`."""

@@ -3,6 +3,8 @@
 Services call authorize() first; templates call can() to hide buttons a user may not press.
 """
 
+from collections.abc import Callable
+
 from flask_babel import gettext as _
 
 from marketplace.accounts.models import Role
@@ -71,7 +73,7 @@ def _buyer_member(user, org_id) -> bool:
 def _verified_buyer(user, _obj=None) -> bool:
     """A member of a buyer organisation the city has verified: may fill a cart and order."""
     org = getattr(user, "organisation", None) if _authenticated(user) else None
-    return (_buyer_member(user, getattr(org, "id", None)) and org.kind == "buyer"
+    return (org is not None and _buyer_member(user, org.id) and org.kind == "buyer"
             and org.status == "verified")
 
 
@@ -115,7 +117,7 @@ def _reads_city(user, _obj=None) -> bool:
     return _admin(user) or _api_client(user, "city")
 
 
-RULES = {
+RULES: dict[str, Callable[..., object]] = {
     "organisation.create": _can_create_organisation,
     "organisation.edit": _producer_member,
     "organisation.submit": lambda u, org: _producer_member(u, org) or _buyer_manager(u, org),

@@ -9,10 +9,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
-from marketplace.extensions import db
+from marketplace.extensions import Model, db
 
 
-class Counter(db.Model):
+class Counter(Model):
     __tablename__ = "counters"
 
     name: Mapped[str] = mapped_column(String(60), primary_key=True)

@@ -68,13 +68,13 @@ def _reencode_image(data: bytes, field: str) -> tuple[bytes, str, str]:
             fmt = img.format
             if fmt not in IMAGE_FORMATS:
                 raise UnidentifiedImageError(fmt)
-            img = ImageOps.exif_transpose(img)
-            img.thumbnail((MAX_SIDE, MAX_SIDE))
+            upright = ImageOps.exif_transpose(img)
+            upright.thumbnail((MAX_SIDE, MAX_SIDE))
             out = io.BytesIO()
             if IMAGE_FORMATS[fmt] == "jpg":
-                img.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+                upright.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
                 return out.getvalue(), "jpg", "image/jpeg"
-            img.convert("RGBA").save(out, "PNG", optimize=True)
+            upright.convert("RGBA").save(out, "PNG", optimize=True)
             return out.getvalue(), "png", "image/png"
     except Invalid:
         raise

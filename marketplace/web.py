@@ -147,7 +147,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_compress_if_safe)
     app.after_request(_security_headers)
     app.after_request(_immutable_static)
-    app.get_send_file_max_age = _send_file_max_age
+    app.get_send_file_max_age = _send_file_max_age  # type: ignore[method-assign]  # Flask's documented hook
     app.context_processor(_template_globals)
     app.jinja_env.filters["yuan"] = money.format_yuan
     app.jinja_env.filters["qty"] = money.format_quantity

@@ -11,10 +11,10 @@ certificate or stock change it made) is rolled back.
 """
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from flask_babel import gettext as _
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 
 from marketplace.audit.models import record
 from marketplace.errors import Invalid, InvalidTransition
@@ -40,6 +40,8 @@ class Stateful:
 
     STATUS: ClassVar[type]
     EDGES: ClassVar[dict[str, Edge]]
+    if TYPE_CHECKING:  # the model's own Mapped column; declared here for the type checker only
+        status: Any
     #: Prefix of the audit actions this model's events record ("application.county_pass").
     AUDIT_NAME: ClassVar[str] = ""
 
@@ -66,12 +68,12 @@ class Stateful:
 def compare_and_set(obj, expected, new, **values) -> None:
     """Move the row from `expected` to `new` only if nobody moved it first; else refuse."""
     model = type(obj)
-    result = db.session.execute(
+    result = cast(CursorResult, db.session.execute(
         update(model)
         .where(model.id == obj.id, model.status == expected)
         .values(status=new, **values)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         raise InvalidTransition(_("该事项已被他人处理，当前状态已变化。请刷新页面查看最新状态。"))
     # The row is ours now (locked until commit). Setting the attributes through the ORM as

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.clock import now
-from marketplace.extensions import db
+from marketplace.extensions import Model, db
 
 
 def hash_password(password: str) -> str:
@@ -42,7 +42,7 @@ _ROLE_LABELS = {
 }
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,7 +90,7 @@ class User(UserMixin, db.Model):
         return check_password_hash(self.password_hash, password)
 
 
-class LoginAttempt(db.Model):
+class LoginAttempt(Model):
     """One password check (login or password change) by (username, address).
 
     The row is written as a failure before the password is checked, and marked succeeded
@@ -108,7 +108,7 @@ class LoginAttempt(db.Model):
     __table_args__ = (db.Index("ix_login_attempts_pair", "ip", "username", "at"),)
 
 
-class ClientAddress(db.Model):
+class ClientAddress(Model):
     """One row per client address that logged in or registered.
 
     Its row lock serialises that address's attempts for the moment they are counted and
@@ -122,7 +122,7 @@ class ClientAddress(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(default=now)
 
 
-class RegistrationAttempt(db.Model):
+class RegistrationAttempt(Model):
     __tablename__ = "registration_attempts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -132,7 +132,7 @@ class RegistrationAttempt(db.Model):
     __table_args__ = (db.Index("ix_registration_attempts_ip_at", "ip", "at"),)
 
 
-class PasswordReset(db.Model):
+class PasswordReset(Model):
     """A one-time link an administrator issued; only a hash of its token is kept."""
 
     __tablename__ = "password_resets"

@@ -17,11 +17,12 @@ import hashlib
 import math
 import re
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, update
+from sqlalchemy import CursorResult, func, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -122,7 +123,7 @@ def login_delay(failures: int) -> float:
                      cfg["LOGIN_MAX_DELAY_SECONDS"]))
 
 
-def _pair_failures(username: str, ip: str, moment) -> tuple[int, object]:
+def _pair_failures(username: str, ip: str, moment) -> tuple[int, datetime | None]:
     """Failures of (username, address) since its last success, within the window."""
     pair = (LoginAttempt.username == username, LoginAttempt.ip == ip)
     since = moment - timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
@@ -208,7 +209,7 @@ def _checked(username: str, password: str, ip: str) -> tuple[User | None, str | 
     if attempt_id is None:
         return None, refusal
     user = find_user_by_name(key)
-    if _password_matches(user, password or "") and user.active:
+    if _password_matches(user, password or "") and user is not None and user.active:
         _password_check_passed(attempt_id, user)
         return user, None
     return None, None
@@ -349,12 +350,12 @@ def reset_password(token: str, new_password: str) -> User:
     """Set a new password through a reset link; the link works once, and ends all sessions."""
     reset = find_password_reset(token)
     moment = now()
-    used = db.session.execute(  # compare-and-set: of two racing uses, one lands
+    used = cast(CursorResult, db.session.execute(  # compare-and-set: of two racing uses, one lands
         update(PasswordReset)
         .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None),
                PasswordReset.expires_at > moment)
         .values(used_at=moment)
-    ).rowcount
+    )).rowcount
     if used != 1:
         raise _link_invalid()
     user = reset.user

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import BigInteger, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.extensions import db
+from marketplace.extensions import Model, db
 from marketplace.organisations.models import OrgType
 
 
@@ -32,7 +32,7 @@ class Channel:
     }
 
     #: Buyer type -> channel. Trade unions buy for enterprises' staff, so count there.
-    OF_TYPE = {
+    OF_TYPE: dict[str, str] = {
         OrgType.GOVERNMENT: AGENCY,
         OrgType.SCHOOL: SCHOOL,
         OrgType.CANTEEN: CANTEEN,
@@ -53,7 +53,7 @@ DEFAULT_RESERVED_SHARE = Decimal("10")
 MIN_RESERVED_SHARE = Decimal("10")
 
 
-class BuyerProfile(db.Model):
+class BuyerProfile(Model):
     """What a buyer organisation needs to order: invoicing, approval and the reserved share."""
 
     __tablename__ = "buyer_profiles"
@@ -87,7 +87,7 @@ class BuyerProfile(db.Model):
         return int(Decimal(self.annual_food_budget_fen) * self.reserved_share_percent / 100)
 
 
-class DeliveryAddress(db.Model):
+class DeliveryAddress(Model):
     __tablename__ = "delivery_addresses"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,6 +1,7 @@
 """Buyer organisations: register, get verified by the city, manage members and settings."""
 
 import re
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -47,7 +48,7 @@ def _phone(data: dict, field: str, errors: dict) -> str:
 
 def _clean_organisation(data: dict) -> tuple[dict, dict]:
     errors: dict[str, list[str]] = {}
-    values = {
+    values: dict[str, Any] = {
         "name": _text(data, "name", 120, errors),
         "legal_representative": _text(data, "legal_representative", 40, errors),
         "contact_name": _text(data, "contact_name", 40, errors),
@@ -115,7 +116,7 @@ def _register_buyer(data: dict) -> User:
 
 def _clean_settings(data: dict) -> tuple[dict, dict]:
     errors: dict[str, list[str]] = {}
-    values = {
+    values: dict[str, Any] = {
         "invoice_title": _text(data, "invoice_title", 120, errors),
         "tax_number": (data.get("tax_number") or "").strip().upper(),
     }

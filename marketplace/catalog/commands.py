@@ -17,7 +17,7 @@ def catalogue():
 @with_appcontext
 def rebuild():
     """Recompute every entry from the products."""
-    count = readmodel.rebuild(db.session)
+    count = readmodel.rebuild(db.session())
     db.session.commit()
     click.echo(f"Catalogue read model rebuilt: {count} listable products.")
 

@@ -9,7 +9,7 @@ from sqlalchemy import ForeignKey, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import now
-from marketplace.extensions import db
+from marketplace.extensions import Model, db
 from marketplace.workflow import Stateful, edge
 
 UNITS = ("斤", "公斤", "箱", "袋", "瓶", "盒", "桶", "提", "件", "只", "株", "盆", "罐")
@@ -28,7 +28,7 @@ CERTIFIED_FIELDS = ("name", "specification", "origin", "unit", "category_id")
 FROZEN_IN_REVIEW = (*CERTIFIED_FIELDS, "price_fen")
 
 
-class Category(db.Model):
+class Category(Model):
     __tablename__ = "categories"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -52,7 +52,7 @@ class ProductStatus(StrEnum):
 _PRODUCT_STATUS_LABELS = {ProductStatus.ACTIVE: _l("上架中"), ProductStatus.ARCHIVED: _l("已归档")}
 
 
-class Product(Stateful, db.Model):
+class Product(Stateful, Model):
     __tablename__ = "products"
 
     STATUS = ProductStatus
@@ -127,7 +127,7 @@ class Product(Stateful, db.Model):
         return is_on_sale(self, today)
 
 
-class ProductPhoto(db.Model):
+class ProductPhoto(Model):
     __tablename__ = "product_photos"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -164,7 +164,7 @@ _STOCK_REASON_LABELS = {
 MANUAL_STOCK_REASONS = (StockReason.RECOUNT, StockReason.LOSS, StockReason.RESTOCK)
 
 
-class StockMovement(db.Model):
+class StockMovement(Model):
     """Every change of a product's stock, with why: the stock column is their running sum."""
 
     __tablename__ = "stock_movements"

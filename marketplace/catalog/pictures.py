@@ -115,10 +115,10 @@ def picture_for(product) -> Picture | None:
         image, label = line.image, str(line.label)
     else:
         category = product.category
-        image = CATEGORY_IMAGES.get(getattr(category, "code", None))
-        label = getattr(category, "name", "")
-        if image is None:
+        found = CATEGORY_IMAGES.get(category.code) if category is not None else None
+        if found is None:
             return None
+        image, label = found, category.name
     # Under its content-hashed name once `flask digest compile` has run (a year's cache).
     return Picture(static_digest.static_url_for("static", filename=illustration_path(image)),
                    _("%(line)s（示意图）", line=label), False)

@@ -27,14 +27,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from marketplace.catalog.availability import is_listable
 from marketplace.catalog.changes import on_listing_change
 from marketplace.catalog.models import Product
-from marketplace.extensions import db
+from marketplace.extensions import Model, db
 from marketplace.sequences import Counter
 
 VERSION = "catalogue-version"  # bumped when what is listable changes
 DISPLAY = "catalogue-display"  # bumped by any change to a listed product's page or card
 
 
-class CatalogueEntry(db.Model):
+class CatalogueEntry(Model):
     __tablename__ = "catalogue_entries"
 
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)

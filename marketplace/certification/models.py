@@ -14,7 +14,7 @@ from sqlalchemy import ForeignKey, String, Text, and_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import now
-from marketplace.extensions import db
+from marketplace.extensions import Model, db
 from marketplace.workflow import Stateful, edge
 
 
@@ -80,7 +80,7 @@ def review_edges(status, rule_prefix: str) -> dict:
     }
 
 
-class CertificationApplication(Stateful, db.Model):
+class CertificationApplication(Stateful, Model):
     __tablename__ = "certification_applications"
 
     STATUS = ApplicationStatus
@@ -139,7 +139,7 @@ class CertificationApplication(Stateful, db.Model):
                 "price_fen": self.price_fen}
 
 
-class ApplicationDocument(db.Model):
+class ApplicationDocument(Model):
     __tablename__ = "application_documents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -206,7 +206,7 @@ _CERT_STATUS_LABELS = {
 }
 
 
-class Certificate(Stateful, db.Model):
+class Certificate(Stateful, Model):
     __tablename__ = "certificates"
 
     STATUS = CertificateState
@@ -329,7 +329,7 @@ class MarkStatus(StrEnum):
         return ApplicationStatus(self.value).label
 
 
-class MarkClaim(Stateful, db.Model):
+class MarkClaim(Stateful, Model):
     """A quality mark (绿色食品, 有机, 地理标志) claimed for a product with its evidence.
 
     A mark is shown and searchable only once the county and the city approved its claim;

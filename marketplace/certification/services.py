@@ -13,6 +13,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import FileStorage
 
 from marketplace import uploads
 from marketplace.accounts.models import Role
@@ -107,13 +108,13 @@ def _new_application(actor, product: Product, capacity: str, mechanism: str, *,
 
 @use_case("application.submit", subject="product")
 def apply_for_certification(actor, product: Product, data: dict,
-                            documents: list[tuple[str, object]]) -> CertificationApplication:
+                            documents: list[tuple[str, FileStorage]]) -> CertificationApplication:
     """Apply for a product with evidence; `documents` is [(DocumentKind, uploaded file)]."""
     lock_row(product)
     errors = _check_application(product, data, documents)
     if errors:
         raise Invalid(_("请检查填写的内容。"), errors)
-    stored = []
+    stored: list[tuple[str, str | None, uploads.StoredFile]] = []
     on_rollback(lambda: _discard(stored))
     for kind, file_storage in documents:
         stored.append((kind, file_storage.filename, uploads.store_document(file_storage)))

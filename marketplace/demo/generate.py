@@ -201,7 +201,11 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
     _bulk(Organisation, org_rows)
 
     # Products, each with an application and (mostly) a certificate
-    product_rows, app_rows, cert_rows, doc_rows, claim_rows = [], [], [], [], []
+    product_rows: list[dict] = []
+    app_rows: list[dict] = []
+    cert_rows: list[dict] = []
+    doc_rows: list[dict] = []
+    claim_rows: list[dict] = []
     first_product = _next_id(Product)
     first_app = _next_id(CertificationApplication)
     first_cert = _next_id(Certificate)
@@ -316,7 +320,7 @@ def generate(*, producers: int, products: int, password: str, seed: int = 2026,
     if with_accounts:
         _demo_accounts(accounts, counties, first_org)
     # Bulk inserts bypass the session hooks: derive the catalogue's read model once.
-    readmodel.rebuild(db.session)
+    readmodel.rebuild(db.session())  # the request's Session itself, not its scoped proxy
     db.session.commit()
     return accounts
 
@@ -343,7 +347,7 @@ def _reviewer_work(org_meta, first_org: int, product_rows, claim_rows, with_file
     # The first verified 禹州 producer is the demo producer's own; use the next one.
     if len(verified) < 2:
         return
-    org = db.session.get(Organisation, verified[1])
+    org = db.session.get_one(Organisation, verified[1])
     db.session.add(LinkageChange(
         organisation_id=org.id, county_id=org.county_id, status="submitted",
         benefit_types=",".join(sorted(set(org.benefit_types.split(",")) | {"purchase_contracts"})),
@@ -393,7 +397,7 @@ def _demo_accounts(accounts: Accounts, counties, first_org: int) -> None:
     approver = _user("approver", "食堂负责人", Role.BUYER_APPROVER, password,
                      organisation_id=buyer_ids[2])
     db.session.flush()
-    db.session.get(BuyerProfile, buyer_ids[2]).manager_id = approver.id
+    db.session.get_one(BuyerProfile, buyer_ids[2]).manager_id = approver.id
     accounts.rows.append(("采购人", "buyer", data.BUYERS[2][1]))
     accounts.rows.append(("审批人", "approver", data.BUYERS[2][1]))
     db.session.commit()

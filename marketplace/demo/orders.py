@@ -26,10 +26,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import accumulate
 from operator import itemgetter
+from typing import cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Table, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -192,18 +193,19 @@ def _load_catalogue() -> Catalogue:
             .where(Organisation.kind == "producer", Organisation.status == "verified")):
         producers[row[0]] = Producer(row[0], row[1], row[2], row[3], row[4], row[5] or "",
                                      row[6], row[7] or "", bool(row[8]))
-    for row in db.session.execute(
+    for product_row in db.session.execute(
             select(Product.id, Product.organisation_id, Product.name, Product.specification,
                    Product.unit, Product.price_fen, Product.min_order_qty, Product.qty_step,
                    Product.category_id, Category.code, Category.name)
             .join(Category, Category.id == Product.category_id)
             .where(Product.status == "active").order_by(Product.id)):
-        producer = producers.get(row[1])
-        if producer is None or row[0] not in certs:
+        producer = producers.get(product_row[1])
+        if producer is None or product_row[0] not in certs:
             continue
-        producer.items.append(Item(row[0], row[1], row[2], row[3], row[4], row[5],
-                                   Decimal(row[6]), Decimal(row[7]), row[8], row[9], row[10],
-                                   certs[row[0]], _season(row[2])))
+        producer.items.append(Item(
+            product_row[0], product_row[1], product_row[2], product_row[3], product_row[4],
+            product_row[5], Decimal(product_row[6]), Decimal(product_row[7]), product_row[8],
+            product_row[9], product_row[10], certs[product_row[0]], _season(product_row[2])))
     producers = {k: p for k, p in producers.items() if p.items}
     for user_id, name, org_id in db.session.execute(
             select(User.id, User.display_name, User.organisation_id)
@@ -217,7 +219,7 @@ def _load_catalogue() -> Catalogue:
 
 def _load_buyers() -> list[Buyer]:
     buyers = []
-    members: dict[int, dict[str, list]] = {}
+    members: dict[int | None, dict[str, list]] = {}
     for user_id, name, org_id, role in db.session.execute(
             select(User.id, User.display_name, User.organisation_id, User.role)
             .where(User.role.in_((Role.BUYER, Role.BUYER_APPROVER)), User.active.is_(True))
@@ -397,8 +399,8 @@ class Writer:
     TABLES = (PurchaseOrder, SubOrder, OrderLine, SupplierRating, AuditEvent, Notice)
     FLUSH_LINES = 20_000  # rows are written about this many order lines at a time
 
-    def __init__(self):
-        self.rows = {model: [] for model in self.TABLES}
+    def __init__(self) -> None:
+        self.rows: dict[type, list[dict]] = {model: [] for model in self.TABLES}
         self.next_id = {model: (db.session.scalar(select(func.max(model.id))) or 0) + 1
                         for model in (*self.TABLES, StockMovement)}
         self.moves: dict[int, list] = {}  # product id -> [(at, delta, reason, sub id, actor)]
@@ -487,8 +489,10 @@ def bulk_insert(table, rows: list[dict]) -> None:
                     if row[name] is not None:
                         row[name] = convert(row[name])
         values = map(itemgetter(*names), rows)
+        # sqlite3 takes any iterable (no list of a million tuples); SQLAlchemy's DBAPI
+        # protocol says Sequence.
         cursor.executemany(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
-                           f"({', '.join('?' * len(names))})", values)
+                           f"({', '.join('?' * len(names))})", values)  # type: ignore[arg-type]
     finally:
         cursor.close()
 
@@ -571,7 +575,7 @@ class Simulation:
 
         # The plan: order-level decisions first, then each routed part.
         order_events = []  # (at, event, payload)
-        routed = submitted
+        routed: datetime | None = submitted
         if script is not None:
             for event, hours_ago, payload in script.approval or ():
                 order_events.append((self.now - timedelta(hours=hours_ago), event, payload))
@@ -604,7 +608,8 @@ class Simulation:
 
         # Apply what has happened by now.
         initial = S.AWAITING_APPROVAL if needs_approval else S.PENDING
-        audit, notices = [], []
+        audit: list[tuple] = []
+        notices: list[tuple] = []
         for sub in subs:
             sub.status = initial
             if not needs_approval:
@@ -624,9 +629,9 @@ class Simulation:
         if needs_approval:
             notices.append(("approvers", None, submitted, _later("采购单 %(n)s 待审批", n=number)))
 
-        timeline = [(at, 0, None, event, payload) for at, event, payload in order_events]
-        for index, sub in enumerate(subs):
-            timeline += [(at, 1, index, event, payload) for at, event, payload in sub.events]
+        timeline: list[tuple] = [(at, 0, None, event, payload) for at, event, payload in order_events]
+        for sub_index, sub in enumerate(subs):
+            timeline += [(at, 1, sub_index, event, payload) for at, event, payload in sub.events]
         timeline.sort(key=lambda t: (t[0], t[1], -1 if t[2] is None else t[2]))
         for at, _scope, index, event, payload in timeline:
             if at > self.now:
@@ -779,7 +784,7 @@ class Simulation:
             self._settle(sub)
             sub.received_on = at.date()
             notices.append(("producer", sub, at, _later("订单 %(n)s 已验收，应付 ¥%(a)s", n=sub.number,
-                                                   a=f"{sub.due_fen / 100:.2f}")))
+                                                   a=f"{(sub.due_fen or 0) / 100:.2f}")))
         elif event == "dispute":
             self._fire(sub, "dispute", at, purchaser, audit, payload)
             sub.dispute_reason = payload
@@ -901,7 +906,7 @@ def _write_stock(writer: Writer, rng: random.Random, start: datetime) -> int:
         bulk_insert(StockMovement.__table__, rows)
     _set_stock(updates)
     # The opening stock was there before the first order.
-    movements = StockMovement.__table__
+    movements = cast(Table, StockMovement.__table__)
     db.session.execute(movements.update().where(movements.c.reason == "initial",
                                                 movements.c.at > start)
                        .values(at=start - timedelta(days=1)))
@@ -999,7 +1004,7 @@ def demo_orders(seed: int = 2026) -> Result:
     catalogue = _load_catalogue()
     at = clock_now()
     start = at - timedelta(days=365)
-    timed = []
+    timed: list[tuple[datetime, Buyer, int, Script | None]] = []
     hospital = _hospital_index(catalogue)
     for index, buyer in enumerate(catalogue.buyers):
         count = data.ORDERS_A_YEAR.get(buyer.org_type, 40) + (60 if index == hospital else 0)
@@ -1018,8 +1023,8 @@ def demo_orders(seed: int = 2026) -> Result:
     timed.sort(key=lambda t: t[0])
     writer = Writer()
     simulation = Simulation(catalogue, rng, at, writer)
-    for (submitted, buyer, n, script), number in zip(timed, _numbers(timed), strict=True):
-        simulation.order(buyer, submitted, number, n, script)
+    for (submitted, buyer, n, maybe_script), number in zip(timed, _numbers(timed), strict=True):
+        simulation.order(buyer, submitted, number, n, maybe_script)
     return _finish(writer, rng, start)
 
 

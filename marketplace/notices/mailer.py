@@ -74,6 +74,7 @@ class SmtpConnection:
     def _open(self) -> smtplib.SMTP:
         s = self.settings
         context = ssl.create_default_context()
+        smtp: smtplib.SMTP
         if s.implicit_tls:
             smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
         else:

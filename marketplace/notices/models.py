@@ -6,10 +6,10 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.clock import now
-from marketplace.extensions import db
+from marketplace.extensions import Model, db
 
 
-class Notice(db.Model):
+class Notice(Model):
     __tablename__ = "notices"
     __table_args__ = (db.Index("ix_notices_inbox", "user_id", "read_at", "id"),)
 
@@ -23,7 +23,7 @@ class Notice(db.Model):
     read_at: Mapped[datetime | None] = mapped_column()
 
 
-class OutboxMail(db.Model):
+class OutboxMail(Model):
     """A mail waiting to be sent, written in the same transaction as the notice it carries.
 
     `flask mail send` claims a row (a guarded UPDATE sets claimed_until), sends it, and marks

@@ -10,10 +10,11 @@ failure with its error and the time of the next try, and gives up after MAIL_MAX
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 
 from marketplace.clock import now
 from marketplace.extensions import db
@@ -72,10 +73,10 @@ def _claim(mail_id: int, token: str) -> Claimed | None:
     """
     with unit_of_work():
         at = now()
-        claimed = db.session.execute(
+        claimed = cast(CursorResult, db.session.execute(
             update(OutboxMail).where(OutboxMail.id == mail_id, *_due(at))
             .values(claimed_until=at + LEASE, claimed_by=token, attempts=OutboxMail.attempts + 1)
-            .execution_options(synchronize_session=False)).rowcount
+            .execution_options(synchronize_session=False))).rowcount
         if claimed != 1:
             return None
         row = db.session.execute(select(OutboxMail.to_address, OutboxMail.subject,
@@ -88,7 +89,7 @@ def _settle(mail: Claimed, token: str, error: str | None) -> str:
     """Record the outcome of our claim: sent, failed (try again later) or given up."""
     config = current_app.config
     at = now()
-    values = {"claimed_until": None, "claimed_by": None}
+    values: dict[str, Any] = {"claimed_until": None, "claimed_by": None}
     if error is None:
         outcome, values["sent_at"], values["last_error"] = "sent", at, ""
     elif mail.attempts >= config["MAIL_MAX_ATTEMPTS"]:
@@ -144,7 +145,7 @@ def outbox_counts() -> dict[str, int]:
         OutboxMail.sent_at.is_(None), OutboxMail.gave_up_at.is_(None)))
     failed = db.session.scalar(select(func.count(OutboxMail.id)).where(
         OutboxMail.sent_at.is_(None), OutboxMail.gave_up_at.is_not(None)))
-    return {"waiting": waiting, "failed": failed}
+    return {"waiting": waiting or 0, "failed": failed or 0}
 
 
 @dataclass
@@ -172,10 +173,10 @@ def outbox_page(actor, state: str | None = None, page: int = 1) -> OutboxView:
 @use_case("mail.outbox")
 def retry_failed_mail(actor) -> int:
     """Give every mail that was given up a fresh set of tries (after the server is fixed)."""
-    return db.session.execute(
+    return cast(CursorResult, db.session.execute(
         update(OutboxMail).where(OutboxMail.sent_at.is_(None), OutboxMail.gave_up_at.is_not(None))
         .values(gave_up_at=None, attempts=0, next_attempt_at=now())
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))).rowcount
 
 
 def message_for(user, text: str, link: str) -> tuple[str, str]:

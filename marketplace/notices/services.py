@@ -4,6 +4,8 @@ Each notice is also queued as a mail for a user who has an email address (see ou
 same transaction, so a change that rolls back leaves neither notice nor mail.
 """
 
+from typing import Any
+
 from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
@@ -44,7 +46,8 @@ def subject_link(subject_type: str, subject_id: int | None) -> str:
     if site:
         return site + current_app.url_map.bind("localhost").build(endpoint, {parameter: subject_id})
     if has_request_context():
-        return url_for(endpoint, _external=True, **{parameter: subject_id})
+        values: dict[str, Any] = {parameter: subject_id}
+        return url_for(endpoint, _external=True, **values)
     return ""
 
 

@@ -11,6 +11,7 @@ import functools
 import io
 import logging
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -81,7 +82,7 @@ def _p(text, style) -> Paragraph:
     return Paragraph(escaped, style)
 
 
-GRID = [("GRID", (0, 0), (-1, -1), 0.6, colors.black),
+GRID: list[tuple[Any, ...]] = [("GRID", (0, 0), (-1, -1), 0.6, colors.black),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
         ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
         ("LEFTPADDING", (0, 0), (-1, -1), 4), ("RIGHTPADDING", (0, 0), (-1, -1), 4)]
@@ -91,7 +92,7 @@ def _meta_table(sub, order, s, width) -> Table:
     label = s["head"]
     address = f"{order.delivery_address}（{order.delivery_contact} {order.delivery_phone}）"
     shipped = sub.shipped_at.strftime("%Y-%m-%d %H:%M") if sub.shipped_at else ""
-    rows = [
+    rows: list[list[Paragraph | str]] = [
         [_p(_("送货单号"), label), _p(sub.number, s["cell"]),
          _p(_("采购单号"), label), _p(order.number, s["cell"])],
         [_p(_("供货单位"), label), _p(sub.producer_name, s["cell"]),
@@ -104,7 +105,9 @@ def _meta_table(sub, order, s, width) -> Table:
     if order.notes:
         rows.append([_p(_("备注"), label), _p(order.notes, s["cell"]), "", ""])
     table = Table(rows, colWidths=[0.14 * width, 0.36 * width, 0.14 * width, 0.36 * width])
-    spans = [("SPAN", (1, 2), (3, 2))] + ([("SPAN", (1, 4), (3, 4))] if order.notes else [])
+    spans: list[tuple[Any, ...]] = [("SPAN", (1, 2), (3, 2))]
+    if order.notes:
+        spans.append(("SPAN", (1, 4), (3, 4)))
     table.setStyle(TableStyle(GRID + spans + [
         ("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#eeeeee")),
         ("BACKGROUND", (2, 0), (2, 1), colors.HexColor("#eeeeee")),
@@ -116,7 +119,7 @@ def _meta_table(sub, order, s, width) -> Table:
 def _lines_table(sub, s, width) -> Table:
     head = [_("行号"), _("品名"), _("规格"), _("单位"), _("订购数量"), _("实发数量"),
             _("实收数量"), _("单价（元）"), _("认定证书")]
-    rows = [[_p(h, s["head"]) for h in head]]
+    rows: list[list[Paragraph | str]] = [[_p(h, s["head"]) for h in head]]
     for number, line in enumerate(sub.lines, start=1):
         rows.append([
             _p(number, s["number"]), _p(line.product_name, s["cell"]),

@@ -19,13 +19,13 @@ from sqlalchemy import BigInteger, ForeignKey, Numeric, String, Text, UniqueCons
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import now
-from marketplace.extensions import db
+from marketplace.extensions import Model, db
 from marketplace.workflow import Stateful, edge
 
 QUANTITY = Numeric(14, 3)
 
 
-class CartLine(db.Model):
+class CartLine(Model):
     """A line of a purchaser's cart, kept on the server across sessions and devices."""
 
     __tablename__ = "cart_lines"
@@ -123,7 +123,7 @@ def derive_order_status(statuses) -> OrderStatus:
     return OrderStatus.IN_PROGRESS
 
 
-class PurchaseOrder(db.Model):
+class PurchaseOrder(Model):
     __tablename__ = "purchase_orders"
     __table_args__ = (
         # A double click or a network retry submits the same form twice: one order.
@@ -167,12 +167,13 @@ class PurchaseOrder(db.Model):
     def due_fen(self) -> int | None:
         """What the buyer owes once every live sub-order is received (None before that)."""
         live = [s for s in self.sub_orders if s.status not in RELEASED]
-        if not live or any(s.due_fen is None for s in live):
+        dues = [s.due_fen for s in live]
+        if not live or None in dues:
             return None
-        return sum(s.due_fen for s in live)
+        return sum(due for due in dues if due is not None)
 
 
-class SubOrder(Stateful, db.Model):
+class SubOrder(Stateful, Model):
     __tablename__ = "sub_orders"
     __table_args__ = (
         db.Index("ix_sub_orders_producer_list", "producer_org_id", "id"),
@@ -240,7 +241,7 @@ class SubOrder(Stateful, db.Model):
         return routed_at + timedelta(hours=hours)
 
 
-class OrderLine(db.Model):
+class OrderLine(Model):
     __tablename__ = "order_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -291,7 +292,7 @@ class OrderLine(db.Model):
     )
 
 
-class SupplierRating(db.Model):
+class SupplierRating(Model):
     """A buyer's rating of a producer after receipt (one per sub-order)."""
 
     __tablename__ = "supplier_ratings"

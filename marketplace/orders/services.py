@@ -92,6 +92,7 @@ def _clean_delivery(org, data: dict) -> DeliveryDetails:
         errors["notes"] = [_("不能超过 %(n)s 个字。", n=1000)]
     if errors:
         raise Invalid(_("请检查填写的内容。"), errors)
+    assert address is not None and isinstance(day, date)  # an error above otherwise
     return DeliveryDetails(address, day, window, title, tax, notes)
 
 
@@ -439,7 +440,7 @@ def _settle(sub: SubOrder, received: dict) -> None:
     for line in sub.lines:
         line.quantity_received = received[line.id]
         line.received_fen = line_amount(line.unit_price_fen, line.quantity_received)
-    sub.due_fen = sum(line.received_fen for line in sub.lines)
+    sub.due_fen = sum(line.received_fen or 0 for line in sub.lines)  # each set just above
 
 
 @use_case("suborder.receive", subject="sub")
@@ -455,7 +456,7 @@ def receive_sub_order(actor, sub: SubOrder, quantities: dict[int, str]) -> None:
     sub_order_changed(sub, S.SHIPPED)
     refresh_status(sub.purchase_order)
     notify_producer(sub, _("订单 %(n)s 已验收，应付 ¥%(a)s", n=sub.number,
-                           a=f"{sub.due_fen / 100:.2f}"))
+                           a=f"{(sub.due_fen or 0) / 100:.2f}"))
 
 
 @use_case("suborder.receive", subject="sub")

@@ -52,7 +52,7 @@ def add_to_cart(product_id: int):
         except Invalid as exc:
             flash(exc.message, "error")
             return redirect(url_for("catalog.product_page", product_id=product.id,
-                                    qty=form.quantity.data[:20]) + "#order")
+                                    qty=(form.quantity.data or "")[:20]) + "#order")
         flash(_("已加入购物车。"), "success")
         return redirect(page)
     for message in form.quantity.errors:

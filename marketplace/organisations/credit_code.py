@@ -13,7 +13,7 @@ def check_character(first17: str) -> str:
     return ALPHABET[(31 - total % 31) % 31]
 
 
-def normalise(code: str) -> str:
+def normalise(code: str | None) -> str:
     return (code or "").strip().upper()
 
 

@@ -2,14 +2,18 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import now
-from marketplace.extensions import db
+from marketplace.extensions import Model, db
 from marketplace.workflow import Stateful, edge
+
+if TYPE_CHECKING:
+    from marketplace.buyers.models import BuyerProfile
 
 
 class OrgKind(StrEnum):
@@ -104,8 +108,10 @@ _ORG_STATUS_LABELS = {
 }
 
 
-class Organisation(Stateful, db.Model):
+class Organisation(Stateful, Model):
     __tablename__ = "organisations"
+    if TYPE_CHECKING:  # the backref BuyerProfile.organisation declares
+        buyer_profile: BuyerProfile | None
 
     STATUS = OrgStatus
     EDGES = {
@@ -218,7 +224,7 @@ _LINKAGE_LABELS = {
 }
 
 
-class LinkageChange(Stateful, db.Model):
+class LinkageChange(Stateful, Model):
     """A verified producer's proposed new farmer-linkage figures (联农带农), for county review.
 
     The figures feed the city's 带农增收 reports, so a change is public only once the county

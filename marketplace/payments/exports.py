@@ -25,7 +25,7 @@ def _sheet(workbook, title: str, header: list[str], rows) -> None:
 def workbook(rec) -> bytes:
     """Money by day and method, totals, unmatched transfers, open matters, account balances."""
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])
     money = "#,##0.00"
     _sheet(book, _("按日汇总"), [_("日期"), _("对公转账收款"), _("在线支付收款"), _("退款"), _("结算付款")],
            [[d["day"], fen_to_yuan(d["transfer"]), fen_to_yuan(d["online"]),

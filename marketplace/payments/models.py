@@ -26,7 +26,7 @@ from sqlalchemy import DDL, BigInteger, ForeignKey, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from marketplace.clock import now
-from marketplace.extensions import db
+from marketplace.extensions import Model, db
 from marketplace.workflow import Stateful, edge
 
 
@@ -76,7 +76,7 @@ _KIND_LABELS = {
 }
 
 
-class LedgerJournal(db.Model):
+class LedgerJournal(Model):
     """One business event in the ledger; its entries sum to zero."""
 
     __tablename__ = "ledger_journals"
@@ -103,7 +103,7 @@ class LedgerJournal(db.Model):
         return str(JournalKind(self.kind).label)
 
 
-class LedgerEntry(db.Model):
+class LedgerEntry(Model):
     __tablename__ = "ledger_entries"
     __table_args__ = (
         db.CheckConstraint("amount_fen <> 0", name="amount_not_zero"),
@@ -157,9 +157,9 @@ for _model in (LedgerJournal, LedgerEntry):
                          DDL(_statement).execute_if(dialect="sqlite"))
 event.listen(LedgerJournal.__table__, "after_create",
              DDL(POSTGRESQL_APPEND_ONLY[0]).execute_if(dialect="postgresql"))
-for _model, _statement in zip((LedgerJournal, LedgerEntry), POSTGRESQL_APPEND_ONLY[1:],
-                              strict=True):
-    event.listen(_model.__table__, "after_create",
+for _ledger_model, _statement in zip((LedgerJournal, LedgerEntry), POSTGRESQL_APPEND_ONLY[1:],
+                                     strict=True):
+    event.listen(_ledger_model.__table__, "after_create",
                  DDL(_statement).execute_if(dialect="postgresql"))
 
 
@@ -174,7 +174,7 @@ def _refuse_ledger_changes(session, flush_context, instances):
 # Invoices -------------------------------------------------------------------------------
 
 
-class Invoice(db.Model):
+class Invoice(Model):
     """The producer's invoice (发票) for a received sub-order: a file, or a number and date."""
 
     __tablename__ = "invoices"
@@ -221,7 +221,7 @@ _TRANSFER_LABELS = {
 }
 
 
-class BankTransfer(db.Model):
+class BankTransfer(Model):
     """Money received on the platform's bank account (对公转账), recorded or imported."""
 
     __tablename__ = "bank_transfers"
@@ -253,7 +253,7 @@ class BankTransfer(db.Model):
         return str(TransferStatus(self.status).label)
 
 
-class StatementMapping(db.Model):
+class StatementMapping(Model):
     """Which column of a bank's statement export holds what, remembered by its header row."""
 
     __tablename__ = "statement_mappings"
@@ -266,7 +266,7 @@ class StatementMapping(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
-class StatementImport(db.Model):
+class StatementImport(Model):
     __tablename__ = "statement_imports"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -308,7 +308,7 @@ _ONLINE_LABELS = {
 }
 
 
-class OnlinePayment(db.Model):
+class OnlinePayment(Model):
     """A Stripe Checkout session for what was due on one sub-order."""
 
     __tablename__ = "online_payments"
@@ -335,7 +335,7 @@ class OnlinePayment(db.Model):
         return str(OnlineStatus(self.status).label)
 
 
-class WebhookEvent(db.Model):
+class WebhookEvent(Model):
     """A Stripe event we received with a valid signature, once: deliveries are idempotent."""
 
     __tablename__ = "webhook_events"
@@ -354,7 +354,7 @@ class WebhookEvent(db.Model):
 # Refunds and payouts -------------------------------------------------------------------
 
 
-class Refund(db.Model):
+class Refund(Model):
     """Money returned to a buyer: through Stripe for online payments, else by bank.
 
     For the sales reports: a refund here returns money paid beyond what is due. When it follows
@@ -387,7 +387,7 @@ class Refund(db.Model):
         return str(_l("原路退回（Stripe）") if self.method == "stripe" else _l("银行转账退回"))
 
 
-class Payout(db.Model):
+class Payout(Model):
     """Money the platform paid out to a producer (结算付款); never more than it holds for it."""
 
     __tablename__ = "payouts"
@@ -440,7 +440,7 @@ class IssueStatus(StrEnum):
         return _l("待处理") if self == IssueStatus.OPEN else _l("已处理")
 
 
-class PaymentIssue(Stateful, db.Model):
+class PaymentIssue(Stateful, Model):
     """Something the matching could not settle alone, for a person to resolve."""
 
     __tablename__ = "payment_issues"

@@ -13,15 +13,17 @@ import re
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import cast
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import CursorResult, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import FileStorage
 
 from marketplace.accounts.models import Role, User
 from marketplace.audit.models import record
@@ -228,8 +230,8 @@ def _sub_payments(subs) -> list[SubPayment]:
     sums = ledger.paid_by_sub_order(ids)
     invoices = {i.sub_order_id: i for i in db.session.scalars(
         select(Invoice).where(Invoice.sub_order_id.in_(ids)))} if ids else {}
-    refunds: dict[int, list] = {}
-    online: dict[int, list] = {}
+    refunds: dict[int | None, list] = {}
+    online: dict[int | None, list] = {}
     if ids:
         for refund in db.session.scalars(select(Refund).where(Refund.sub_order_id.in_(ids))
                                          .order_by(Refund.id)):
@@ -284,7 +286,8 @@ INVOICE_NUMBER = re.compile(r"[0-9A-Za-z\-]{6,40}")
 
 
 @use_case("invoice.issue", subject="sub")
-def issue_invoice(actor, sub: SubOrder, number: str, issued_on, upload=None) -> Invoice:
+def issue_invoice(actor, sub: SubOrder, number: str, issued_on,
+                  upload: FileStorage | None = None) -> Invoice:
     """The producer uploads its invoice (PDF or image) or marks it issued with number and date.
 
     Issuing again replaces the earlier one (a red-letter correction after a dispute, say).
@@ -302,7 +305,7 @@ def issue_invoice(actor, sub: SubOrder, number: str, issued_on, upload=None) -> 
     if errors:
         raise Invalid(_("请检查填写的内容。"), errors)
     stored = None
-    if upload is not None and getattr(upload, "filename", ""):
+    if upload is not None and upload.filename:
         stored = store_document(upload, kind="invoices", field="file")
         on_rollback(lambda: discard("invoices", stored.stored_name))
     lock_row(sub)
@@ -556,7 +559,7 @@ class ImportResult:
     problems: list[str] = field(default_factory=list)
 
 
-def _store_statement(upload) -> tuple[str, bytes, str]:
+def _store_statement(upload) -> tuple[str, bytes, statements.Table]:
     data = upload.read(current_app.config["MAX_DOCUMENT_BYTES"] + 1)
     if len(data) > current_app.config["MAX_DOCUMENT_BYTES"]:
         raise Invalid(_("文件太大。"), {"file": [_("文件太大。")]})
@@ -569,7 +572,7 @@ def _store_statement(upload) -> tuple[str, bytes, str]:
     return token, data, table
 
 
-def _table(data: bytes):
+def _table(data: bytes) -> statements.Table:
     try:
         return statements.read_table(data)
     except statements.StatementError as exc:
@@ -725,6 +728,7 @@ def _book_statement_rows(actor, statement: StatementImport, fresh: list) -> None
         issue = {"transfer_id": transfer_id, "sub_order_id": None, "online_payment_id": None,
                  "status": IssueStatus.OPEN, "resolution": "", "opened_at": now()}
         if status == TransferStatus.HELD:
+            assert earlier is not None  # held because an earlier row has its fingerprint
             first_id = earlier[1] if earlier[0] == "id" else ids[earlier[1]]
             issues.append(dict(issue, kind=IssueKind.DUPLICATE, amount_fen=row.amount_fen,
                                detail=_duplicate_text(earlier[2], first_id)))
@@ -737,6 +741,7 @@ def _book_statement_rows(actor, statement: StatementImport, fresh: list) -> None
             issues.append(dict(issue, kind=IssueKind.UNMATCHED, amount_fen=row.amount_fen,
                                detail=why[:300]))
             continue
+        assert sub is not None and parts is not None  # a matched row has both
         journals.append(ledger.Journal(JournalKind.TRANSFER,
                                        lines(BANK, row.amount_fen, sub, parts),
                                        row.memo, row.value_date, sources))
@@ -758,7 +763,7 @@ def _book_statement_rows(actor, statement: StatementImport, fresh: list) -> None
     statement.flagged = statement.rows_new - statement.matched
     for sub_id in had_underpaid:
         if paid_now.get(sub_id) and paid_now[sub_id][-1].outstanding_after == 0:
-            _close_underpaid(db.session.get(SubOrder, sub_id), actor)
+            _close_underpaid(db.session.get_one(SubOrder, sub_id), actor)
     _notify_statement(facts, paid_now)
 
 
@@ -913,9 +918,9 @@ def receive_webhook(payload: bytes, signature: str | None) -> WebhookAnswer:
 def _payment_of_session(obj: dict) -> OnlinePayment | None:
     """The online payment of a session, its row locked first (events about it queue here)."""
     session_id = str(obj.get("id", ""))[:255]
-    locked = db.session.execute(update(OnlinePayment).where(OnlinePayment.session_id == session_id)
-                                .values(status=OnlinePayment.status)
-                                .execution_options(synchronize_session=False))
+    locked = cast(CursorResult, db.session.execute(
+        update(OnlinePayment).where(OnlinePayment.session_id == session_id)
+        .values(status=OnlinePayment.status).execution_options(synchronize_session=False)))
     if not locked.rowcount:
         return None
     return db.session.scalar(select(OnlinePayment).where(OnlinePayment.session_id == session_id)
@@ -1008,14 +1013,16 @@ def _apply_stripe_refund(obj: dict, row_id: int, event_id: str) -> WebhookAnswer
             refund.status = "succeeded"
             return _finish(row_id, "applied", "refund succeeded")
         return _finish(row_id, "ignored", refund.status)
-    intent = obj.get("payment_intent") if isinstance(obj.get("payment_intent"), str) else ""
+    intent = obj.get("payment_intent")
+    intent = intent if isinstance(intent, str) else ""
     payment = db.session.scalar(select(OnlinePayment).where(
         OnlinePayment.payment_intent == intent)) if intent else None
     if payment is None or payment.status != OnlineStatus.PAID:
         db.session.execute(update(WebhookEvent).where(WebhookEvent.id == row_id)
                            .values(payment_intent=intent[:255]))
         return _finish(row_id, "waiting", _("付款尚未入账，待付款通知到达后处理"))
-    created = obj.get("created") if isinstance(obj.get("created"), int) else 0
+    created = obj.get("created")
+    created = created if isinstance(created, int) else 0
     if (obj.get("metadata") or {}).get("origin") == "xunong" and time.time() - created < 120:
         # Ours, made moments ago by a transaction that has not committed yet (or has just
         # failed): answer "later" and roll back, so the next delivery sees how it ended.
@@ -1093,7 +1100,7 @@ def _refund_through_stripe(payment: OnlinePayment, amount: int, *, reason: str, 
         Refund.online_payment_id == payment.id)) or 0
     try:
         result = stripe_gateway.create_refund(
-            payment_intent=payment.payment_intent, amount_fen=amount,
+            payment_intent=payment.payment_intent or "", amount_fen=amount,
             idempotency_key=f"xunong-refund-{payment.id}-{count + 1}-{amount}",
             metadata={"sub_order_id": str(payment.sub_order_id), "origin": "xunong"})
     except stripe_gateway.GatewayError as exc:
@@ -1119,7 +1126,7 @@ def refund_after_resolution(actor, sub: SubOrder) -> list[Refund]:
     """
     lock_row(sub)
     excess = ledger.paid_fen(sub.id) - (sub.due_fen or 0)
-    refunds = []
+    refunds: list[Refund] = []
     if excess <= 0:
         return refunds
     note = _("争议处理后应付金额降低")
@@ -1216,7 +1223,11 @@ def resolve_issue(actor, issue: PaymentIssue, action: str, note: str = "",
         if amount <= 0 and action in ("refund", "assign"):
             raise InvalidTransition(_("这笔多付款已经处理过了。"))
     if action == "assign":
-        payer = transfer.payer_org_id if transfer else credit_sub.purchase_order.buyer_org_id
+        if transfer is not None:
+            payer = transfer.payer_org_id
+        else:
+            assert credit_sub is not None  # an issue without a transfer is about held credit
+            payer = credit_sub.purchase_order.buyer_org_id
         sub = _assign_target(target, issue, payer)
         if credit_sub is not None and sub.id == credit_sub.id:
             raise Invalid(_("请认领到另一张订单。"), {"target": [_("请认领到另一张订单。")]})
@@ -1231,6 +1242,7 @@ def resolve_issue(actor, issue: PaymentIssue, action: str, note: str = "",
         transfer.status = TransferStatus.MATCHED
         issue.resolution = _("认领到订单 %(n)s", n=sub.number)
     elif action == "assign":
+        assert credit_sub is not None  # (the branch above took the transfer)
         source = Source(Account.BUYER_CREDIT, buyer_org_id=credit_sub.purchase_order.buyer_org_id,
                         sub_order_id=credit_sub.id)
         _apply(sub, amount, source, JournalKind.ASSIGN, actor=actor, memo=note,
@@ -1311,6 +1323,7 @@ def record_payout(actor, data: PayoutData) -> Payout:
         errors["paid_on"] = [_("付款日期不能晚于今天。")]
     if errors:
         raise Invalid(_("请检查填写的内容。"), errors)
+    assert org is not None  # an error above otherwise
     lock_row(org)
     owed = ledger.producer_balance(org.id)
     if amount > owed:
@@ -1403,7 +1416,7 @@ def finance_overview(actor) -> FinanceOverview:
         .having(func.sum(LedgerEntry.amount_fen) != 0)).all()
     orgs = {o.id: o for o in db.session.scalars(select(Organisation).where(
         Organisation.id.in_([r[0] for r in owed_rows])))} if owed_rows else {}
-    owed = sorted(((orgs[pid], -int(total)) for pid, total in owed_rows),
+    owed = sorted(((orgs[pid], -int(total)) for pid, total in owed_rows if pid is not None),
                   key=lambda pair: -pair[1])
     balances = {a: ledger.account_balance(a) for a in Account}
     imports = list(db.session.scalars(select(StatementImport)

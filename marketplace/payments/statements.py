@@ -190,10 +190,10 @@ def parse_amount(cell) -> int | None:
             raise ValueError("amount") from None
     if not value.is_finite():
         raise ValueError("amount")
-    fen = value * 100
-    if fen != fen.to_integral_value():
+    hundredths = value * 100
+    if hundredths != hundredths.to_integral_value():
         raise ValueError("amount")
-    fen = int(fen)
+    fen = int(hundredths)
     if fen <= 0:
         return None
     if fen > MAX_FEN:

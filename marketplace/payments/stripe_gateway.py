@@ -8,6 +8,7 @@ local fake server that speaks the same API.
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import stripe
 from flask import current_app
@@ -107,7 +108,7 @@ def create_checkout_session(*, amount_fen: int, name: str, reference: str, succe
                             locale: str = "auto") -> CheckoutSession:
     """One Checkout session in CNY for `amount_fen`, offering the configured methods."""
     methods = payment_method_types()
-    params = {
+    params: dict[str, Any] = {
         "mode": "payment",
         "line_items": [{"quantity": 1, "price_data": {
             "currency": "cny", "unit_amount": amount_fen,
@@ -124,7 +125,9 @@ def create_checkout_session(*, amount_fen: int, name: str, reference: str, succe
         params["payment_method_options"] = {"wechat_pay": {"client": "web"}}
     try:
         obj = _client().v1.checkout.sessions.create(
-            params=params, options={"idempotency_key": idempotency_key})
+            # A plain dict: the TypedDict wants Literal method types and locale, which are
+            # configuration values here (checked by Stripe, which answers 400 on a bad one).
+            params=params, options={"idempotency_key": idempotency_key})  # type: ignore[arg-type]
     except stripe.StripeError as exc:
         raise _translate(exc) from None
     return _session(obj)
@@ -146,11 +149,11 @@ def create_refund(*, payment_intent: str, amount_fen: int, idempotency_key: str,
             options={"idempotency_key": idempotency_key})
     except stripe.StripeError as exc:
         raise _translate(exc) from None
-    obj = _plain(obj)
-    return RefundResult(id=obj["id"], status=obj.get("status") or "",
-                        amount=int(obj.get("amount") or 0),
-                        currency=(obj.get("currency") or "").lower(),
-                        payment_intent=obj.get("payment_intent"))
+    refund = _plain(obj)
+    return RefundResult(id=refund["id"], status=refund.get("status") or "",
+                        amount=int(refund.get("amount") or 0),
+                        currency=(refund.get("currency") or "").lower(),
+                        payment_intent=refund.get("payment_intent"))
 
 
 def parse_webhook(payload: bytes, signature: str | None) -> WebhookEvent:

@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.extensions import db
+from marketplace.extensions import Model
 
 
 class CountyKind(StrEnum):
@@ -28,7 +28,7 @@ _COUNTY_KIND_LABELS = {
 }
 
 
-class County(db.Model):
+class County(Model):
     __tablename__ = "counties"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,7 +45,7 @@ class County(db.Model):
         return self.name
 
 
-class Township(db.Model):
+class Township(Model):
     __tablename__ = "townships"
     __table_args__ = (UniqueConstraint("county_id", "name"),)
 
@@ -62,7 +62,7 @@ class Township(db.Model):
         return self.name
 
 
-class Village(db.Model):
+class Village(Model):
     __tablename__ = "villages"
     __table_args__ = (UniqueConstraint("township_id", "name"),)
 

@@ -19,9 +19,11 @@ exist twice, as Python over one line and as SQL over all lines, and `flask repor
 proves they agree.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Date, and_, case, cast, func, literal, select, type_coerce
 from sqlalchemy.sql.elements import BindParameter
@@ -68,10 +70,10 @@ def counted_lines():
 @dataclass(frozen=True)
 class Dimension:
     name: str
-    key_id: object  # (line, order) -> int, and the SQL expression
-    key_text: object
-    key_id_sql: object
-    key_text_sql: object
+    key_id: Callable[[Any, Any], int]  # (line, order) -> int, and the SQL expression
+    key_text: Callable[[Any, Any], str]
+    key_id_sql: Any
+    key_text_sql: Any
 
 
 def _zero(_line, _order):
@@ -142,12 +144,13 @@ def contribution(sub: SubOrder) -> dict[tuple, Measures]:
     """
     order = sub.purchase_order
     out: dict[tuple, Measures] = {}
+    received_on = sub.received_on
     for line in sub.lines:
-        if not line_qualifies(line, sub):
-            continue
+        if received_on is None or line.quantity_received is None or not line_qualifies(line, sub):
+            continue  # (line_qualifies says so too; spelled out for the type checker)
         for dim in DIMENSIONS.values():
             for grain in GRAINS:
-                key = (dim.name, grain, period_start(grain, sub.received_on), line.county_id,
+                key = (dim.name, grain, period_start(grain, received_on), line.county_id,
                        dim.key_id(line, order), dim.key_text(line, order))
                 m = out.setdefault(key, Measures())
                 m.amount_fen += net_fen(line)

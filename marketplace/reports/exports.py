@@ -109,7 +109,7 @@ def write_xlsx(path: str, title: str, columns: list[Column], rows: Iterable[dict
         if column.kind in FORMATS:
             template = WriteOnlyCell(sheet, None)
             template.number_format = FORMATS[column.kind]
-            styles[column.key] = template._style
+            styles[column.key] = template._style  # type: ignore[attr-defined]  # stubs omit the slot
     kinds = [(c.key, c.kind, styles.get(c.key)) for c in columns]
 
     def cells(row, bold=False):

@@ -151,6 +151,7 @@ def set_reference_price(actor, category_id, unit: str, price_yuan: str,
         errors["note"] = [_("不能超过 %(n)s 个字。", n=120)]
     if errors:
         raise Invalid(_("请检查填写的内容。"), errors)
+    assert category is not None  # an error above otherwise
     ref = db.session.scalar(select(ReferencePrice).where(
         ReferencePrice.category_id == category.id, ReferencePrice.unit == unit))
     if ref is None:

@@ -8,12 +8,12 @@ from sqlalchemy import BigInteger, ForeignKey, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.clock import now
-from marketplace.extensions import db
+from marketplace.extensions import Model, db
 
 QUANTITY = Numeric(16, 3)
 
 
-class SalesRollup(db.Model):
+class SalesRollup(Model):
     """Counted sales summed per period, county and one breakdown key: derived, rebuildable.
 
     `grain` is "m" (period_start = first day of a month) or "d" (one day). A report over a
@@ -46,7 +46,7 @@ class SalesRollup(db.Model):
     )
 
 
-class ReferencePrice(db.Model):
+class ReferencePrice(Model):
     """The administrator's reference price of a category and unit (the 价格合理 test)."""
 
     __tablename__ = "reference_prices"
@@ -79,7 +79,7 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A read-only data-API token; only its SHA-256 is stored, the secret is shown once."""
 
     __tablename__ = "api_tokens"

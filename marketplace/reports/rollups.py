@@ -7,9 +7,10 @@ adding a delta, which two concurrent receipts can both make without losing eithe
 """
 
 from decimal import Decimal
+from typing import cast
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, or_, select, tuple_
+from sqlalchemy import Table, and_, delete, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -98,8 +99,8 @@ def rebuild() -> int:
     db.session.execute(delete(SalesRollup))
     columns = [*KEY, "amount_fen", "quantity", "lines", "sub_orders"]
     for query in counting.recomputed_rollups():
-        db.session.execute(SalesRollup.__table__.insert().from_select(columns, query))
-    return db.session.scalar(select(db.func.count(SalesRollup.id)))
+        db.session.execute(cast(Table, SalesRollup.__table__).insert().from_select(columns, query))
+    return db.session.execute(select(db.func.count(SalesRollup.id))).scalar_one()
 
 
 def _normalise(row) -> tuple:
@@ -117,8 +118,8 @@ def differences(limit: int = 20) -> list[str]:
             key, values = _normalise(row)
             expected[key] = values
     stored = {}
-    for row in db.session.execute(select(SalesRollup)).scalars():
-        key, values = _normalise(row)
+    for rollup in db.session.execute(select(SalesRollup)).scalars():
+        key, values = _normalise(rollup)
         stored[key] = values
     problems = []
     for key in sorted(set(expected) | set(stored), key=str):

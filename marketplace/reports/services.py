@@ -11,11 +11,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select, true
 
 from marketplace.buyers.models import BuyerProfile, Channel
 from marketplace.catalog.availability import on_sale_sql
@@ -51,7 +52,7 @@ def _read_ahead(dimensions, periods, county_id: int | None):
     A dashboard needs a dozen breakdowns for this period and the one before; asking once and
     answering `_sums` from memory saves a round trip per table.
     """
-    rows = {(d, p, county_id): {} for d in dimensions for p in periods}
+    rows: dict[tuple, dict] = {(d, p, county_id): {} for d in dimensions for p in periods}
     which = case(*[(period_condition(p), i) for i, p in enumerate(periods)], else_=-1)
     query = (select(which, SalesRollup.dimension, SalesRollup.county_id, SalesRollup.key_id,
                     SalesRollup.key_text, func.sum(SalesRollup.amount_fen),
@@ -261,7 +262,7 @@ def _sales_tables(period, previous, county, county_id) -> Dashboard:
     d = Dashboard(period, previous, county)
     if county is None:
         counties = d.tables["counties"] = county_table(period)
-        t = counties.total
+        t = counties.total or {}
         d.headline = {"amount": t["amount"], "previous": t["previous"], "change": t["change"],
                       "sub_orders": t["sub_orders"], "lines": t["lines"], "buyers": t["buyers"],
                       "poor_amount": t["poor_amount"], "poor_share": t["poor_share"]}
@@ -648,12 +649,11 @@ def own_reserved_share(actor, org_id: int, year: int) -> dict:
 def farmer_income(actor, period: Period) -> Table:
     """Per county: producers, households they benefit (linkage data), and the sales beside."""
     authorize("reports.city", actor)
-    producers = db.session.execute(
+    producers = {cid: (n, int(h or 0)) for cid, n, h in db.session.execute(
         select(Organisation.county_id, func.count(Organisation.id),
                func.sum(Organisation.poor_households))
         .where(Organisation.kind == OrgKind.PRODUCER, Organisation.status == OrgStatus.VERIFIED)
-        .group_by(Organisation.county_id)).all()
-    producers = {cid: (n, int(h or 0)) for cid, n, h in producers}
+        .group_by(Organisation.county_id))}
     sold = _sums("producer", period, by_county=True)
     sellers: dict[int, set] = {}
     for (cid, org_id, _t) in sold:
@@ -662,7 +662,7 @@ def farmer_income(actor, period: Period) -> Table:
                                          .where(Organisation.id.in_({k[1] for k in sold} or {0})))
                       .all())
     amounts = _sums("county", period, by_county=True)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for county in db.session.scalars(select(County).order_by(County.position, County.id)):
         n, h = producers.get(county.id, (0, 0))
         ids = sellers.get(county.id, set())
@@ -708,7 +708,7 @@ def risk_signals(actor, county_id: int | None = None) -> RiskSignals:
         authorize("reports.city", actor)
     s = _settings()
     day = today()
-    in_county = (Organisation.county_id == county.id) if county else True
+    in_county = (Organisation.county_id == county.id) if county else true()
     last_sale = (select(func.max(SubOrder.received_on)).select_from(OrderLine)
                  .join(SubOrder, OrderLine.sub_order_id == SubOrder.id)
                  .where(counting.counted_condition(), OrderLine.product_id == Product.id)

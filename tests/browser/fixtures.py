@@ -1,5 +1,9 @@
 """Browser fixtures, shared by every journey (a plugin of tests/conftest.py, so one Chromium
-serves the whole session): the real app served on a loopback port, driven by Chromium."""
+serves the whole session): the real app served on a loopback port, driven by Chromium.
+
+`HEADED=1` shows the browser window instead (needs a display), and `SLOWMO=250` waits that many
+milliseconds before each browser action, so a person can follow the journey.
+"""
 
 import os
 import shutil
@@ -15,10 +19,19 @@ CHROMIUM_ARGS = [
 ]
 
 
+def launch_options(environ=os.environ) -> dict:
+    """Headless unless HEADED is set to something other than "", "0" or "false"."""
+    headed = environ.get("HEADED", "").strip().lower() not in ("", "0", "false", "no")
+    options: dict = {"headless": not headed}
+    if headed and environ.get("SLOWMO", "").strip():
+        options["slow_mo"] = float(environ["SLOWMO"])
+    return options
+
+
 @pytest.fixture(scope="session")
 def browser():
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, **launch_options())
         yield browser
         browser.close()
 
