@@ -24,6 +24,7 @@ from marketplace.errors import Invalid, InvalidTransition, NotFound
 from marketplace.extensions import db
 from marketplace.money import MoneyError, format_quantity, line_amount, parse_quantity
 from marketplace.notices.services import notify_buyers, notify_producer
+from marketplace.orders import sales
 from marketplace.orders.cart import cart_lines, clear_cart, line_problem
 from marketplace.orders.models import (
     OrderLine,
@@ -429,10 +430,14 @@ def ship_sub_order(actor, sub: SubOrder, quantities: dict[int, str]) -> None:
 
 def _settle(sub: SubOrder, received: dict) -> None:
     """Fix what is due from what was accepted: price snapshot × quantity, line by line."""
+    deltas: dict[int, int] = {}
     for line in sub.lines:
+        before = line.received_fen or 0
         line.quantity_received = received[line.id]
         line.received_fen = line_amount(line.unit_price_fen, line.quantity_received)
+        deltas[line.product_id] = deltas.get(line.product_id, 0) + line.received_fen - before
     sub.due_fen = sum(line.received_fen for line in sub.lines)
+    sales.record(db.session, deltas)
 
 
 @use_case("suborder.receive", subject="sub")
