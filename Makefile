@@ -7,7 +7,7 @@ PORT ?= 5000
 WORKERS ?= 2
 export FLASK_APP := wsgi
 
-.PHONY: run test install translations static lint messages bench css
+.PHONY: run test install translations static lint messages bench bench-orders css
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || (bash scripts/system-deps.sh venv && $(PYTHON) -m venv $(VENV))
@@ -36,6 +36,7 @@ css:
 run: $(VENV)/.installed translations static
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load --if-empty
+	$(BIN)/flask reports rebuild
 	$(BIN)/flask search reindex --if-missing
 	$(BIN)/flask demo accounts
 	@echo "许农优品 is at http://127.0.0.1:$(PORT)  (Ctrl-C stops it)"
@@ -57,3 +58,9 @@ messages: $(VENV)/.installed
 # The search benchmark on a generated catalogue of 100,000 products (see README).
 bench: $(VENV)/.installed translations
 	$(BIN)/python bench/search.py
+
+# The purchasing benchmark: 100,000 products and 1,000,000 order lines, on SQLite and on a
+# throw-away PostgreSQL cluster (see README). The generated data stays in instance/ for reuse.
+bench-orders: $(VENV)/.installed translations
+	bash scripts/system-deps.sh
+	$(BIN)/python bench/orders.py --workdir instance/bench-orders --reuse

@@ -39,11 +39,10 @@ def trust_proxies(app: Flask) -> None:
 
 
 def register_extensions(app: Flask) -> None:
-    from marketplace import web
+    from marketplace import security, web
     from marketplace.extensions import (
         babel,
         compress,
-        csrf,
         db,
         login_manager,
         migrate,
@@ -52,7 +51,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"), render_as_batch=True)
-    csrf.init_app(app)
+    security.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale)
     login_manager.init_app(app)
     compress.init_app(app)
@@ -70,10 +69,13 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.notices.views import bp as notices
     from marketplace.orders.views import bp as orders
     from marketplace.organisations.views import bp as organisations
+    from marketplace.payments.views import bp as payments
+    from marketplace.reports.api import bp as stats_api
+    from marketplace.reports.views import bp as reports
     from marketplace.search.views import bp as search
 
     for blueprint in (main, accounts, catalog, search, organisations, certification, admin,
-                      buyers, orders, notices):
+                      buyers, orders, notices, reports, stats_api, payments):
         app.register_blueprint(blueprint)
 
 
@@ -87,9 +89,11 @@ def register_commands(app: Flask) -> None:
     from marketplace.catalog.commands import catalogue
     from marketplace.demo.commands import demo
     from marketplace.notices.commands import mail
+    from marketplace.reports.commands import reports
     from marketplace.search.commands import search
 
     app.cli.add_command(catalogue)
     app.cli.add_command(demo)
     app.cli.add_command(mail)
     app.cli.add_command(search)
+    app.cli.add_command(reports)

@@ -34,6 +34,7 @@ def _secret_key() -> str:
 
 class Config:
     SECRET_KEY = None  # filled in by load_config so importing this module writes nothing
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a hashing method, not a password
     SQLALCHEMY_DATABASE_URI = os.environ.get(
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'xunong.db'}"
     )
@@ -42,7 +43,7 @@ class Config:
     MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 12) * 1024 * 1024
     MAX_IMAGE_BYTES = _int("MAX_IMAGE_MB", 5) * 1024 * 1024
     MAX_DOCUMENT_BYTES = _int("MAX_DOCUMENT_MB", 10) * 1024 * 1024
-    MAX_IMAGE_PIXELS = 40_000_000
+    MAX_IMAGE_PIXELS = _int("MAX_IMAGE_PIXELS", 40_000_000)  # checked in the header first
 
     # Certification policy (local policy choices, so configuration rather than constants).
     CERT_NOTICE_DAYS = _int("CERT_NOTICE_DAYS", 7)
@@ -98,6 +99,39 @@ class Config:
     # machine (WenQuanYi …), else (or when set to "STSong-Light") embed none and let the PDF
     # reader supply its own Song typeface.
     PDF_FONT = os.environ.get("PDF_FONT", "")
+    # Reports: risk-signal thresholds (风险监测) and the plan's 2025 targets, all local choices.
+    REPORT_SLOW_DAYS = _int("REPORT_SLOW_DAYS", 60)  # stock but no sale for this many days
+    REPORT_EXPIRY_DAYS = _int("REPORT_EXPIRY_DAYS", 30)  # certificates ending within
+    REPORT_PRICE_ABOVE_PERCENT = _int("REPORT_PRICE_ABOVE_PERCENT", 30)  # over the reference
+    REPORT_DROP_MONTHS = _int("REPORT_DROP_MONTHS", 3)  # last N months against the N before
+    REPORT_DROP_PERCENT = _int("REPORT_DROP_PERCENT", 50)  # a fall of more than this
+    REPORT_DROP_MIN_YUAN = _int("REPORT_DROP_MIN_YUAN", 1000)  # ignore producers selling less
+    TARGET_PROVINCIAL_BRANDS = _int("TARGET_PROVINCIAL_BRANDS", 60)
+    TARGET_GREEN_FOOD = _int("TARGET_GREEN_FOOD", 100)
+    TARGET_CERTIFIED_PRODUCTS = _int("TARGET_CERTIFIED_PRODUCTS", 500)
+    TARGET_CERTIFIED_PRODUCERS = _int("TARGET_CERTIFIED_PRODUCERS", 100)
+    TARGET_COUNTY_COVERAGE = _int("TARGET_COUNTY_COVERAGE", 8)
+    # Payments. The platform's bank account (收款账户) that buyers transfer to, shown on the
+    # payment page and the printable statement; the platform pays producers out from it.
+    PAYEE_NAME = os.environ.get("PAYEE_NAME", "许昌市消费帮扶服务中心")
+    PAYEE_BANK = os.environ.get("PAYEE_BANK", "中国农业银行许昌分行营业部")
+    PAYEE_ACCOUNT = os.environ.get("PAYEE_ACCOUNT", "1625 0101 0400 0000 0")
+    # Every received sub-order has a payment reference: this prefix, the sub-order id in 8
+    # digits and 2 check digits (ISO 7064 mod 97-10), e.g. XN0000004217 plus its check.
+    PAYMENT_REFERENCE_PREFIX = os.environ.get("PAYMENT_REFERENCE_PREFIX", "XN")
+    # Stripe (online payment). Without the secret key and the webhook signing secret the
+    # online option is hidden and the payment page says why; bank transfer always works.
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    # Another API address (tests point it at a local fake server); empty means Stripe's own.
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+    # Where Stripe's hosted checkout page lives: the payment page's Content-Security-Policy
+    # lets its "pay online" form be redirected there (form-action), and nowhere else.
+    STRIPE_CHECKOUT_ORIGIN = os.environ.get("STRIPE_CHECKOUT_ORIGIN", "https://checkout.stripe.com")
+    STRIPE_PAYMENT_METHODS = os.environ.get("STRIPE_PAYMENT_METHODS", "card,alipay,wechat_pay")
+    STRIPE_TIMEOUT = float(os.environ.get("STRIPE_TIMEOUT", "15"))
+    # A webhook whose signature timestamp is older than this many seconds is refused.
+    STRIPE_WEBHOOK_TOLERANCE = _int("STRIPE_WEBHOOK_TOLERANCE", 300)
 
     CATALOGUE_PAGE_SIZE = _int("CATALOGUE_PAGE_SIZE", 24)
     SEARCH_INDEX_DIR = os.environ.get("SEARCH_INDEX_DIR", str(INSTANCE_DIR / "search-index"))
@@ -136,6 +170,7 @@ class Config:
 
 
 class TestConfig(Config):
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # noqa: S105 - cheap: thousands of users are made in tests
     TESTING = True
     SECRET_KEY = "test-only-secret"  # noqa: S105 - never used outside tests
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")

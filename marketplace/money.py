@@ -19,7 +19,9 @@ class MoneyError(ValueError):
 REASONS = ("not a number", "more than two decimals", "too many decimals", "grouping", "not positive",
            "negative", "too large")
 
-MAX_FEN = 10**11  # 10 亿元: far above any listing; stops typos like an extra 10 zeros
+# 1,000 万元: far above any listing, stops typos like an extra ten zeros, and fits the integer
+# columns prices are stored in (PostgreSQL integer, 2^31 - 1 fen); 10^11 answered 500 there.
+MAX_FEN = 10**9
 MAX_QUANTITY = Decimal("100000000")
 
 _PLAIN = re.compile(r"\d+(?:\.\d+)?")

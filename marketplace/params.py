@@ -63,5 +63,6 @@ def choices_arg(name: str, allowed, args=None) -> list[str]:
 
 
 def text_arg(name: str, max_length: int, args=None) -> str:
-    """Free text, cut to `max_length` characters (the forms say so)."""
-    return (request.args if args is None else args).get(name, "")[:max_length]
+    """Free text, cut to `max_length` characters (the forms say so), NUL characters dropped
+    (no one types them and PostgreSQL cannot compare text with them)."""
+    return (request.args if args is None else args).get(name, "").replace("\x00", "")[:max_length]

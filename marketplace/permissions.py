@@ -105,6 +105,16 @@ def _can_read_sub_order(user, sub) -> bool:
             or _producer_member(user, sub.producer) or _admin(user))
 
 
+def _api_client(user, scope: str, key=None) -> bool:
+    """A data-API token's principal (reports.api.ApiClient) of this scope (and target)."""
+    return (getattr(user, "is_api_client", False) and user.scope == scope
+            and (key is None or user.scope_key == key))
+
+
+def _reads_city(user, _obj=None) -> bool:
+    return _admin(user) or _api_client(user, "city")
+
+
 RULES = {
     "organisation.create": _can_create_organisation,
     "organisation.edit": _producer_member,
@@ -146,10 +156,26 @@ RULES = {
     "suborder.cancel": lambda u, sub: _buyer_member(u, sub.purchase_order.buyer_org_id),
     "suborder.resolve": _admin,
     "orders.producer": lambda u, org: _producer_member(u, org),
+    # Payments: the buyer reads and pays its orders; the producer invoices its own sub-orders
+    # and reads its own ledger; finance (the city administrator) records money and payouts.
+    "payment.read": lambda u, obj: _buyer_member(u, _buyer_org_id(obj)) or _admin(u),
+    "payment.pay": lambda u, sub: _buyer_member(u, sub.purchase_order.buyer_org_id),
+    "invoice.issue": lambda u, sub: _producer_member(u, sub.producer),
+    "ledger.read": lambda u, org: _producer_member(u, org) or _admin(u),
+    "finance.manage": _admin,
     "review.queue": lambda u, _o=None: _admin(u) or (
         _authenticated(u) and u.role == Role.COUNTY_OFFICER
     ),
     "user.manage": _admin,
+    # Reports: the city reads everything, a county its own, an organisation its own.
+    "reports.city": _reads_city,
+    "reports.county": lambda u, county: _reads_city(u) or _officer_of(u, county.id)
+    or _api_client(u, "county", county.id),
+    "reports.producer": lambda u, org: _reads_city(u) or _producer_member(u, org)
+    or _api_client(u, "organisation", org.id),
+    "reports.buyer": lambda u, org: _reads_city(u) or _buyer_member(u, org.id)
+    or _api_client(u, "organisation", org.id),
+    "reports.manage": _admin,
     "audit.read": _admin,
     "mail.outbox": _admin,
 }

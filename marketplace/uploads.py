@@ -76,7 +76,10 @@ def _reencode_image(data: bytes, field: str) -> tuple[bytes, str, str]:
                 return out.getvalue(), "jpg", "image/jpeg"
             img.convert("RGBA").save(out, "PNG", optimize=True)
             return out.getvalue(), "png", "image/png"
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except Invalid:
+        raise
+    except Exception:  # Pillow on a crafted file raises more than it documents: a PNG
+        # without pixel data gives IndexError, which answered 500.
         msg = _("只能上传 JPG、PNG、WEBP 或 GIF 图片。")
         raise Invalid(msg, {field: [msg]}) from None
 

@@ -21,6 +21,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from marketplace import clock, money, permissions
+from marketplace.catalog import pictures
 from marketplace.errors import DomainError
 from marketplace.extensions import compress, db, login_manager
 
@@ -150,6 +151,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_globals)
     app.jinja_env.filters["yuan"] = money.format_yuan
     app.jinja_env.filters["qty"] = money.format_quantity
+    app.jinja_env.globals["product_picture"] = pictures.picture_for  # macros see globals only
     app.jinja_env.policies["ext.i18n.trimmed"] = True
 
 

@@ -1,18 +1,49 @@
 """Fixtures: an app on a fresh database per test (SQLite file, or PostgreSQL when
 TEST_DATABASE_URL is set), a test client, and a few logged-in roles."""
 
+import contextvars
 import os
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 
 from marketplace import create_app
 from marketplace.extensions import db as _db
 from marketplace.search import index
 from tests import factories
+from tests.live import LiveServer
 
 
 def _database_url(tmp_path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs as a real server runs it: in its own context.
+
+    The `app` fixture keeps an application context open so that test code can use the
+    database. Flask would reuse that context for the client's requests, and `flask.g` (the
+    logged-in user, "this request's CSRF token was checked") would leak from one request
+    into the next. Each request here starts from an empty `contextvars.Context`, so Flask
+    pushes a fresh application context and its own database session.
+
+    Before the request the test's session commits (the request, like any other client of
+    the database, sees only committed rows, and no lock the test holds can block it); after
+    it, the test's objects are expired so that test code reads what the request committed.
+    """
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            _db.session.commit()
+        context = contextvars.Context()
+        response = context.run(super().open, *args, **kwargs)
+        if response.is_streamed:  # a streamed body is produced in its request's own context
+            context.run(response.make_sequence)
+            context.run(response.close)
+        if has_app_context():
+            _db.session.expire_all()
+        return response
 
 
 def make_app(tmp_path, **overrides):
@@ -24,9 +55,13 @@ def make_app(tmp_path, **overrides):
         "SEARCH_INDEX_DIR": str(tmp_path / "search-index"),
         "CERT_NOTICE_DAYS": 7,
         "CERT_TERM_DAYS": 365,
+        # A real hash, but cheap: scrypt would cost each test a second per user it makes.
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
     settings.update(overrides)
-    return create_app(settings)
+    app = create_app(settings)
+    app.test_client_class = IsolatedClient
+    return app
 
 
 @pytest.fixture
@@ -40,6 +75,44 @@ def app(tmp_path):
         _db.drop_all()
         _db.engine.dispose()
         index.forget(app.config["SEARCH_INDEX_DIR"])
+
+
+@pytest.fixture(scope="module")
+def world_app(tmp_path_factory):
+    """One app on one populated world (tests/world.py), shared by a module's tests.
+
+    For walks whose requests change nothing, or change different objects each.
+    """
+    from tests.world import build_world
+
+    app = make_app(tmp_path_factory.mktemp("world"))
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+        app.world = build_world()
+        yield app
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+        index.forget(app.config["SEARCH_INDEX_DIR"])
+
+
+@pytest.fixture
+def live_app(tmp_path):
+    """The app on a fresh database, served by a real HTTP server in a thread."""
+    app = make_app(tmp_path)
+    with app.app_context():
+        _db.drop_all()
+        _db.create_all()
+    app.server = LiveServer(app)
+    app.base_url = f"http://127.0.0.1:{app.server.port}"
+    yield app
+    leaks = app.server.stop()
+    with app.app_context():
+        _db.session.remove()
+        _db.drop_all()
+        _db.engine.dispose()
+    assert not leaks, f"the test server left resources open: {leaks}"
 
 
 @pytest.fixture

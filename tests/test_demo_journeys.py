@@ -33,7 +33,14 @@ TITLE = re.compile(r"<title>(.*?)</title>", re.S)
 PUBLIC_ENDPOINTS = {"main.home", "catalog.catalogue", "catalog.product_page", "search.results",
                     "organisations.public_page"}
 #: Links that download a file rather than show a page.
-FILE_ENDPOINTS = {"certification.document", "certification.mark_document", "catalog.photo"}
+FILE_ENDPOINTS = {"certification.document", "certification.mark_document", "catalog.photo",
+                  "orders.delivery_note_pdf", "payments.invoice_file",
+                  "payments.reconciliation_export", "reports.city_export", "reports.county_export",
+                  "reports.producer_export", "reports.simple_export"}
+#: Printable pages: the document alone, without the site's menu and search box.
+PRINT_ENDPOINTS = {"orders.delivery_note", "payments.statement"}
+#: What each kind of downloaded file begins with: PDF, PNG, JPEG, xlsx (a zip), UTF-8 CSV.
+FILE_MAGIC = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"PK\x03\x04", b"\xef\xbb\xbf")
 
 
 @pytest.fixture(scope="module")
@@ -170,12 +177,12 @@ def _links(html: str) -> list[str]:
     return [h.replace("&amp;", "&") for h in HREF.findall(html)]
 
 
-def _check_page(url: str, response, who: str) -> str:
+def _check_page(url: str, response, who: str, printable: bool = False) -> str:
     assert response.status_code == 200, f"{who}: GET {url} answered {response.status_code}"
     html = text(response)
     title = TITLE.search(html)
     assert title and "<" not in title.group(1), f"{who}: {url} has markup in its <title>"
-    assert 'name="q"' in html and 'maxlength="100"' in html, f"{who}: {url} search box"
+    assert printable or 'name="q"' in html and 'maxlength="100"' in html, f"{who}: {url} search box"
     return html
 
 
@@ -192,14 +199,15 @@ def _walk(app, client, username: str, public_seen: dict, depth: int = 2,
     for _ in range(depth + 1):
         following = []
         for url in level:
-            response = client.get(url)
+            response = client.get(url, follow_redirects=True)  # a menu entry may forward
             opened += 1
             if _route(app, url)[0] in FILE_ENDPOINTS:
                 assert response.status_code == 200, f"{username}: {url} {response.status_code}"
-                assert response.data[:4] in (b"%PDF", b"\x89PNG", b"\xff\xd8\xff\xe0"), url
+                assert response.data.startswith(FILE_MAGIC), (url, response.data[:8])
                 response.close()
                 continue
-            for link in _links(_check_page(url, response, username)):
+            printable = _route(app, url)[0] in PRINT_ENDPOINTS
+            for link in _links(_check_page(url, response, username, printable)):
                 key = _route(app, link)
                 seen = public_seen if key and key[0] in PUBLIC_ENDPOINTS else own
                 if key and link not in menu and len(seen.setdefault(key, [])) < per_kind:
@@ -308,3 +316,40 @@ def test_the_buttons_demo_users_see_work_on_demo_data(demo, caplog):
     assert response.status_code == 302, text(response)
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert not errors, [r.getMessage() for r in errors]
+
+
+def test_a_demo_order_is_paid_by_bank_transfer_recorded_by_finance(demo):
+    """On the demo's year of orders: the buyer's received part shows its payment reference,
+    finance records the transfer with that reference, and the buyer's payment page shows it
+    paid; the ledger balances."""
+    from marketplace.orders.models import PurchaseOrder, SubOrder, SubOrderStatus
+    from marketplace.payments import ledger
+    from marketplace.payments import services as payments
+
+    with database(demo) as session:
+        buyer = session.scalar(db.select(User).where(User.username == "buyer"))
+        sub = session.scalar(
+            db.select(SubOrder).join(PurchaseOrder)
+            .where(PurchaseOrder.buyer_org_id == buyer.organisation_id,
+                   SubOrder.status == SubOrderStatus.RECEIVED, SubOrder.due_fen > 0)
+            .order_by(SubOrder.id.desc()))
+        assert sub is not None, "the demo buyer has no received part to pay"
+        assert ledger.paid_fen(sub.id) == 0
+        order_id, sub_id, due = sub.purchase_order_id, sub.id, sub.due_fen
+        reference, buyer_org = payments.reference_of(sub), buyer.organisation_id
+
+    buyer_client = logged_in(demo, "buyer")
+    page = text(buyer_client.get(f"/orders/{order_id}/payment"))
+    assert reference in page and "待付款" in page and "已付款" not in page
+    finance = logged_in(demo, "admin")
+    form = text(finance.get("/admin/payments/transfers/new"))
+    key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', form).group(1)
+    recorded = post_form(finance, "/admin/payments/transfers/new", {
+        "value_date": today().isoformat(), "amount": f"{due // 100}.{due % 100:02d}",
+        "payer_org_id": str(buyer_org), "payer_name": "", "reference": reference,
+        "bank_reference": "", "idempotency_key": key}, follow_redirects=True)
+    assert "已匹配" in text(recorded)
+    with database(demo) as session:
+        assert ledger.paid_fen(sub_id) == due
+        assert ledger.unbalanced_journals() == []
+    assert "已付款" in text(buyer_client.get(f"/orders/{order_id}/payment"))

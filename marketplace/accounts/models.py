@@ -3,6 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
+from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy import Computed, ForeignKey, String
@@ -11,6 +12,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from marketplace.clock import now
 from marketplace.extensions import db
+
+
+def hash_password(password: str) -> str:
+    """Hash with the configured method (scrypt; the test suite sets a cheap one)."""
+    method = (current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+              if has_app_context() else "scrypt")
+    return generate_password_hash(password, method=method)
 
 
 class Role(StrEnum):
@@ -76,7 +84,7 @@ class User(UserMixin, db.Model):
         return self.role in roles
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -179,10 +179,14 @@ def _password_check_passed(attempt_id: int, user: User) -> None:
     user.last_login_at = now()
 
 
-@functools.cache
 def _dummy_hash() -> str:
     """A hash made like every new user's, checked for unknown usernames so both cost the same."""
-    return generate_password_hash(secrets.token_hex(16))
+    return _dummy_for(current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+
+
+@functools.cache
+def _dummy_for(method: str) -> str:
+    return generate_password_hash(secrets.token_hex(16), method=method)
 
 
 def _password_matches(user: User | None, password: str) -> bool:

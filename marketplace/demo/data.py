@@ -85,3 +85,61 @@ BUYERS = [
     ("community", "魏都区高桥营街道社区服务中心"), ("supermarket", "胖东来商贸集团"),
     ("service_area", "京港澳高速许昌服务区"),
 ]
+
+# --- Purchasing ---------------------------------------------------------------------------
+
+# Product line (a keyword of catalog/pictures.LINES) -> (months it sells most, its share of that
+# rate in the other months). Flowers sell in bloom and before the Spring Festival, summer
+# vegetables in summer, cabbage, yam and leeks in winter, gifts (honey, oil) before 中秋 and 春节.
+SEASONS = {
+    "蜡梅": ((12, 1, 2), 0.1), "盆景": ((12, 1, 2), 0.3), "月季": ((3, 4, 5), 0.2),
+    "桂花": ((9, 10, 3), 0.2), "金银花": ((5, 6, 7), 0.5), "菊花": ((10, 11, 12), 0.5),
+    "西红柿": ((6, 7, 8, 9), 0.35), "黄瓜": ((5, 6, 7, 8), 0.4), "白菜": ((11, 12, 1, 2), 0.4),
+    "山药": ((11, 12, 1), 0.5), "大葱": ((11, 12, 1), 0.6), "薯": ((10, 11, 12, 1), 0.4),
+    "粉条": ((11, 12, 1, 2), 0.6), "粉皮": ((6, 7, 8), 0.7), "蜜": ((9, 12, 1), 0.6),
+    "土鸡": ((12, 1, 2), 0.7), "猪": ((12, 1, 2), 0.8), "油": ((9, 1), 0.6),
+    "香菇": ((10, 11, 12, 3), 0.8), "尖椒": ((6, 7, 8, 9), 0.4), "辣椒": ((9, 10, 11), 0.7),
+}
+
+# Buyer type -> how much of each category it buys (1 when not named): canteens and schools buy
+# the kitchen's staples, trade unions gifts for their members, service areas local specialties.
+_KITCHEN = {"flour": 3, "vegetable": 4, "meat": 3, "starch": 1.5, "yuba": 1.5, "grain_oil": 1.5,
+            "fungi": 1.2, "sweet_potato": 1, "pepper": 0.6, "bee": 0.1, "herb": 0.05, "flower": 0}
+TASTES = {
+    "school": _KITCHEN, "canteen": _KITCHEN, "state_enterprise": _KITCHEN,
+    "government": dict(_KITCHEN, flower=0.3),
+    "trade_union": {"bee": 4, "grain_oil": 4, "fungi": 3, "herb": 2, "starch": 2, "yuba": 2,
+                    "flour": 1, "meat": 1, "vegetable": 0.1, "flower": 0.2},
+    "community": {"vegetable": 3, "meat": 2, "flour": 2, "flower": 0.8, "herb": 0.3},
+    "supermarket": {"vegetable": 2, "flower": 0.5},
+    "service_area": {"bee": 3, "starch": 3, "yuba": 2, "fungi": 2, "pepper": 2,
+                     "sweet_potato": 2, "herb": 1.5, "meat": 0.5, "vegetable": 0.3, "flower": 0},
+}
+
+# Buyer type -> month -> how busy (1 when not named): schools close in July, August and over the
+# Spring Festival; unions buy before 中秋 (September) and 春节 (January).
+VOLUME = {
+    "school": {1: 0.8, 2: 0.4, 7: 0.15, 8: 0.2},
+    "government": {2: 0.6},
+    "trade_union": {1: 4, 2: 1.5, 9: 4},
+    "supermarket": {1: 1.5, 2: 1.3, 10: 1.2},
+    "service_area": {2: 1.4, 7: 1.3, 8: 1.3, 10: 1.6},
+}
+# Orders a year per buyer type in the demo (the hospital canteen of the demo logins: more).
+ORDERS_A_YEAR = {"school": 90, "canteen": 120, "government": 70, "state_enterprise": 45,
+                 "trade_union": 20, "community": 50, "supermarket": 80, "service_area": 60}
+
+ORDER_NOTES = ["", "", "", "请走食堂后门，7点前送到。", "蔬菜请分筐装，附送货单。", "发票随货。",
+               "到了请打电话，门卫不代收。", "肉类请冷链配送。", "请按标准箱规包装。"]
+RETURN_REASONS = ["本周用餐人数减少，请把数量减半后重新提交。", "超出本月食材预算，请调整数量。",
+                  "请改为分两次送货，先报本周用量。"]
+DECLINE_REASONS = ["这批货已被订完，下周才能供应。", "送货日期来不及，最早后天送。",
+                   "冷链车检修，本周无法配送。"]
+CANCEL_REASONS = ["用餐计划调整，取消本次订货。", "改为下周订货。", "学校临时放假。"]
+OVERDUE_CANCEL_REASON = "超过接单时限未接单，已改向其他供应商采购。"
+DISPUTE_REASONS = ["部分产品到货时已破损，要求按实收结算。", "到货重量与送货单不符。",
+                   "鸡蛋有破损，粉条受潮。", "规格与认定规格不一致。"]
+RESOLUTIONS = ["经双方确认照片和送货单，按认可数量结算。", "供应商同意补发差额，按实收结算。",
+               "核实后按送货单数量结算。"]
+RATING_COMMENTS = ["", "", "货好，送得准时。", "新鲜，包装规范。", "价格实在，会再订。",
+                   "有少量破损，沟通及时。", "比上次送得晚一点。"]

@@ -76,7 +76,8 @@ def _fix_sequences() -> None:
         return
     for table in ("organisations", "products", "certification_applications", "certificates",
                   "application_documents", "users", "counties", "townships", "villages",
-                  "categories", "mark_claims"):
+                  "categories", "mark_claims", "purchase_orders", "sub_orders", "order_lines",
+                  "stock_movements", "audit_events", "notices", "supplier_ratings"):
         db.session.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
             f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
@@ -387,6 +388,21 @@ def _demo_accounts(accounts: Accounts, counties, first_org: int) -> None:
         accounts.rows.append(("供应商", "producer", producer_org.name))
     _user("newfarm", "新注册供应商（未登记主体）", Role.PRODUCER, password)
     accounts.rows.append(("供应商（未登记主体）", "newfarm", "—"))
+    buyer_ids = add_buyers(counties)
+    _user("buyer", "食堂采购员", Role.BUYER, password, organisation_id=buyer_ids[2])
+    approver = _user("approver", "食堂负责人", Role.BUYER_APPROVER, password,
+                     organisation_id=buyer_ids[2])
+    db.session.flush()
+    db.session.get(BuyerProfile, buyer_ids[2]).manager_id = approver.id
+    accounts.rows.append(("采购人", "buyer", data.BUYERS[2][1]))
+    accounts.rows.append(("审批人", "approver", data.BUYERS[2][1]))
+    db.session.commit()
+
+
+def add_buyers(counties=None) -> list[int]:
+    """The eleven verified buyer organisations of the demo, with profiles and addresses."""
+    if counties is None:
+        counties = list(db.session.scalars(db.select(County).order_by(County.position)))
     buyer_ids = []
     for serial, (org_type, name) in enumerate(data.BUYERS):
         county = counties[serial % len(counties)]
@@ -410,14 +426,8 @@ def _demo_accounts(accounts: Accounts, counties, first_org: int) -> None:
             organisation_id=org.id, label="食堂后门" if org_type == "canteen" else "收发室",
             address=f"许昌市{county.name}{county.townships[0].name}{name}",
             contact_name="张师傅", contact_phone="13937400000"))
-    _user("buyer", "食堂采购员", Role.BUYER, password, organisation_id=buyer_ids[2])
-    approver = _user("approver", "食堂负责人", Role.BUYER_APPROVER, password,
-                     organisation_id=buyer_ids[2])
     db.session.flush()
-    db.session.get(BuyerProfile, buyer_ids[2]).manager_id = approver.id
-    accounts.rows.append(("采购人", "buyer", data.BUYERS[2][1]))
-    accounts.rows.append(("审批人", "approver", data.BUYERS[2][1]))
-    db.session.commit()
+    return buyer_ids
 
 
 def demo_accounts_table() -> list[tuple[str, str, str]]:

@@ -129,6 +129,8 @@ class PurchaseOrder(db.Model):
         # A double click or a network retry submits the same form twice: one order.
         UniqueConstraint("buyer_org_id", "idempotency_key"),
         db.Index("ix_purchase_orders_buyer_list", "buyer_org_id", "id"),
+        # The list filtered by status: without it SQLite walks every order of that status.
+        db.Index("ix_purchase_orders_buyer_status", "buyer_org_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,7 +174,10 @@ class PurchaseOrder(db.Model):
 
 class SubOrder(Stateful, db.Model):
     __tablename__ = "sub_orders"
-    __table_args__ = (db.Index("ix_sub_orders_producer_list", "producer_org_id", "id"),)
+    __table_args__ = (
+        db.Index("ix_sub_orders_producer_list", "producer_org_id", "id"),
+        db.Index("ix_sub_orders_producer_status", "producer_org_id", "status", "id"),
+    )
 
     STATUS = SubOrderStatus
     AUDIT_NAME = "suborder"
@@ -268,6 +273,9 @@ class OrderLine(db.Model):
     quantity_received: Mapped[Decimal | None] = mapped_column(QUANTITY)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     received_fen: Mapped[int | None] = mapped_column(BigInteger)
+    # Refunded to the buyer (written by payments through reports.rollups.record_refund):
+    # a sale counts at received_fen - refunded_fen.
+    refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     sub_order: Mapped[SubOrder] = relationship(back_populates="lines")
     product = relationship("Product")
@@ -279,6 +287,7 @@ class OrderLine(db.Model):
         db.CheckConstraint("quantity_received IS NULL OR quantity_shipped IS NULL "
                            "OR quantity_received <= quantity_shipped",
                            name="received_not_above_shipped"),
+        db.CheckConstraint("refunded_fen >= 0", name="refunded_not_negative"),
     )
 
 

@@ -14,6 +14,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from marketplace.audit.models import record
 from marketplace.buyers.models import BuyerProfile, Channel, DeliveryAddress
@@ -24,7 +25,6 @@ from marketplace.errors import Invalid, InvalidTransition, NotFound
 from marketplace.extensions import db
 from marketplace.money import MoneyError, format_quantity, line_amount, parse_quantity
 from marketplace.notices.services import notify_buyers, notify_producer
-from marketplace.orders import sales
 from marketplace.orders.cart import cart_lines, clear_cart, line_problem
 from marketplace.orders.models import (
     OrderLine,
@@ -35,7 +35,9 @@ from marketplace.orders.models import (
     derive_order_status,
 )
 from marketplace.orders.quantities import quantity_problem
+from marketplace.payments import services as payments
 from marketplace.permissions import authorize
+from marketplace.reports.rollups import sub_order_changed
 from marketplace.sequences import next_value
 from marketplace.uow import lock_row, use_case
 from marketplace.workflow import fire
@@ -203,20 +205,24 @@ def submit_purchase_order(actor, data: dict, idempotency_key: str) -> PurchaseOr
             _route(sub)
         db.session.add(sub)
         parts.append((sub, producer_lines))
-    db.session.flush()
+    db.session.flush()  # every part gets its id in one statement
     sub_of = {cart_line.product_id: sub for sub, part in parts for cart_line in part}
-    for cart_line in in_lock_order(lines):
-        product = cart_line.product
-        if not stock.take(product.id, cart_line.quantity, sub_order_id=sub_of[product.id].id,
-                          actor=actor):
-            raise Invalid(_("%(name)s 库存不足，刚被其他单位订走。请调整数量后再提交。",
-                            name=product.name))
-    for sub, producer_lines in parts:
-        for position, cart_line in enumerate(producer_lines):
-            db.session.add(_snapshot_line(sub, cart_line.product, cart_line.quantity, position))
-        record(actor, "suborder.created", sub, to_status=sub.status)
-        if not needs_approval:
-            notify_producer(sub, _("新订单 %(n)s 待接单", n=sub.number))
+    # Lines, stock movements, events and notices are written together at the next flush
+    # (a few batched INSERTs), not one INSERT before each guarded stock UPDATE.
+    with db.session.no_autoflush:
+        for cart_line in in_lock_order(lines):
+            product = cart_line.product
+            if not stock.take(product.id, cart_line.quantity,
+                              sub_order_id=sub_of[product.id].id, actor=actor):
+                raise Invalid(_("%(name)s 库存不足，刚被其他单位订走。请调整数量后再提交。",
+                                name=product.name))
+        for sub, producer_lines in parts:
+            for position, cart_line in enumerate(producer_lines):
+                db.session.add(_snapshot_line(sub, cart_line.product, cart_line.quantity,
+                                              position))
+            record(actor, "suborder.created", sub, to_status=sub.status)
+            if not needs_approval:
+                notify_producer(sub, _("新订单 %(n)s 待接单", n=sub.number))
     order.status = derive_order_status(s.status for s in order.sub_orders)
     record(actor, "order.submitted", order, to_status=order.status,
            reason=f"{order.number} ¥{total / 100:.2f}")
@@ -430,14 +436,10 @@ def ship_sub_order(actor, sub: SubOrder, quantities: dict[int, str]) -> None:
 
 def _settle(sub: SubOrder, received: dict) -> None:
     """Fix what is due from what was accepted: price snapshot × quantity, line by line."""
-    deltas: dict[int, int] = {}
     for line in sub.lines:
-        before = line.received_fen or 0
         line.quantity_received = received[line.id]
         line.received_fen = line_amount(line.unit_price_fen, line.quantity_received)
-        deltas[line.product_id] = deltas.get(line.product_id, 0) + line.received_fen - before
     sub.due_fen = sum(line.received_fen for line in sub.lines)
-    sales.record(db.session, deltas)
 
 
 @use_case("suborder.receive", subject="sub")
@@ -450,6 +452,7 @@ def receive_sub_order(actor, sub: SubOrder, quantities: dict[int, str]) -> None:
     fire(sub, "receive", actor)
     _settle(sub, received)
     sub.received_on = today()
+    sub_order_changed(sub, S.SHIPPED)
     refresh_status(sub.purchase_order)
     notify_producer(sub, _("订单 %(n)s 已验收，应付 ¥%(a)s", n=sub.number,
                            a=f"{sub.due_fen / 100:.2f}"))
@@ -457,7 +460,9 @@ def receive_sub_order(actor, sub: SubOrder, quantities: dict[int, str]) -> None:
 
 @use_case("suborder.receive", subject="sub")
 def dispute_sub_order(actor, sub: SubOrder, reason: str) -> None:
+    old = sub.status
     fire(sub, "dispute", actor, reason=reason)
+    sub_order_changed(sub, old)
     sub.dispute_reason = reason.strip()
     refresh_status(sub.purchase_order)
     notify_producer(sub, _("订单 %(n)s 有争议：%(r)s", n=sub.number, r=reason))
@@ -474,7 +479,9 @@ def resolve_dispute(actor, sub: SubOrder, quantities: dict[int, str], reason: st
     fire(sub, "resolve", actor, reason=reason)
     sub.resolution = reason.strip()
     _settle(sub, accepted)
+    sub_order_changed(sub, S.DISPUTED)
     refresh_status(sub.purchase_order)
+    payments.refund_after_resolution(actor, sub)  # paid beyond the new amount due goes back
     notify_producer(sub, _("订单 %(n)s 的争议已处理", n=sub.number))
     notify_buyers(sub.purchase_order, _("订单 %(n)s 的争议已处理", n=sub.number))
 
@@ -560,6 +567,8 @@ def sub_orders_of_producer(actor, page: int = 1, status: str | None = None):
                                    SubOrder.status.notin_((S.AWAITING_APPROVAL, S.RETURNED)))
     if status:
         query = query.where(SubOrder.status == status)
+    # The list shows each part's purchase order (buyer, delivery date): one query, not 20.
+    query = query.options(selectinload(SubOrder.purchase_order))
     return db.paginate(query.order_by(SubOrder.id.desc()), page=page, per_page=20,
                        error_out=False)
 

@@ -1,10 +1,10 @@
 """product sales counters (sort by sales)
 
-Filled from the order lines buyers have already accepted; search indexes rebuild once
+Filled from the order lines that count as sales (reports/counting.py); search indexes rebuild once
 (their schema changed), so every document carries its figure.
 
 Revision ID: 4e07e7e78cbe
-Revises: 2fa30d8a4659
+Revises: 963abee03582
 Create Date: 2026-11-29 23:59:20.561789
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '4e07e7e78cbe'
-down_revision = '2fa30d8a4659'
+down_revision = '963abee03582'
 branch_labels = None
 depends_on = None
 
@@ -28,10 +28,14 @@ def upgrade():
     sa.PrimaryKeyConstraint('product_id', name=op.f('pk_product_sales'))
     )
     # ### end Alembic commands ###
+    # The lines that count as sales (marketplace/reports/counting.py), net of refunds.
     op.execute(
         "INSERT INTO product_sales (product_id, received_fen) "
-        "SELECT product_id, SUM(received_fen) FROM order_lines "
-        "WHERE received_fen IS NOT NULL GROUP BY product_id HAVING SUM(received_fen) <> 0")
+        "SELECT l.product_id, SUM(COALESCE(l.received_fen, 0) - COALESCE(l.refunded_fen, 0)) "
+        "FROM order_lines l JOIN sub_orders s ON s.id = l.sub_order_id "
+        "WHERE s.status = 'received' AND s.received_on IS NOT NULL "
+        "AND l.certificate_id IS NOT NULL AND l.quantity_received > 0 "
+        "GROUP BY l.product_id")
 
 
 def downgrade():

@@ -1,0 +1,2 @@
+// Runs before the report is laid out: charts get their room at once (no jump when drawn).
+document.documentElement.classList.add("charts-on");
