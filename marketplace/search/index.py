@@ -15,7 +15,8 @@ Ranking, best first (`_Ranker`):
 1. the product *is* what was asked: the query's last product word is the head of its name
    (鲜香菇 for 香菇, not 香菇酱), a kind the head is, or — when the name does not say it is
    something else made of it — its category; the other pieces are in its name or are its
-   place, producer, marks or category;
+   place, producer, marks or category; a place piece counts here only as the product's place
+   (where its producer is, or the township its origin names), not as a word in its name;
 2. more of the pack-size pieces in the name;
 3. the whole query as one run in the name;
 4. every piece in the name; then 5. every piece in the name or the identity fields;
@@ -25,6 +26,10 @@ Ranking, best first (`_Ranker`):
 7. ties: a daily rotation (`rotation_key`), the same for every reader on one day, on every
    host and after every rebuild, and different the next day. Name length, insertion order
    and product id never decide.
+
+Sorts by price and by sales ("sales": the fen buyers accepted of a product, from the
+per-product counters of orders/sales.py, carried in the document) are separate choices; their
+ties stand in the same daily rotation.
 
 Facet counts, prices, names and certificate dates come from each document's stored row,
 read once per segment (segments never change; only deletions do), and counted over the

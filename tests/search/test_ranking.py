@@ -141,3 +141,7 @@ def test_sort_by_sales_is_a_separate_choice(client, db, market):  # noqa: F811
     default = client.get("/search?q=粉条").get_data(as_text=True)
     assert "<strong>相关度</strong>" in default
     assert client.get("/search?q=粉条&sort=sold").status_code == 400
+    catalogue = client.get("/products").get_data(as_text=True)  # the catalogue offers it too
+    assert 'href="/search?sort=sales"' in catalogue
+    everything = client.get("/search?sort=sales").get_data(as_text=True)
+    assert everything.index(first) < everything.index(then)
