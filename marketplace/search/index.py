@@ -56,6 +56,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.analysis import Token, Tokenizer
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.formats import Existence
 from whoosh.query import And, Or, Prefix, Term
 from whoosh.writing import CLEAR
 
@@ -115,18 +116,27 @@ class ChineseTokenizer(Tokenizer):
             yield token
 
 
+def _words(analyzer) -> TEXT:
+    """Segmented words that are only matched, never scored by whoosh (the ranking is ours):
+    no frequencies and no length column, which is most of the cost of writing them."""
+    words = TEXT(analyzer=analyzer, phrase=False)
+    words.format = Existence()
+    words.scorable = False
+    return words
+
+
 def _schema() -> Schema:
     chinese = ChineseTokenizer()
     return Schema(
         id=ID(stored=True, unique=True),
-        all=TEXT(analyzer=chinese, phrase=False),  # every word of every field, and pinyin
+        all=_words(chinese),  # every word of every field but the producer, and pinyin
         name=TEXT(analyzer=chinese, stored=True, phrase=False),  # suggestions
         name_grams=KEYWORD(),  # two-character runs of the name: substring candidates
         name_pinyin=KEYWORD(lowercase=True),  # suggestions by pinyin prefix
         keywords=KEYWORD(lowercase=True),  # kinds by the name's head (蜂蜜 for 枣花蜜)
         category=KEYWORD(),  # the category's whole name, never split
         place=KEYWORD(),  # full and short forms of county and townships
-        producer=TEXT(analyzer=chinese, phrase=False),
+        producer=_words(chinese),
         # Filters only: counts, prices and dates come from each document's stored row.
         county_id=ID(),
         category_id=ID(),
@@ -224,14 +234,16 @@ def _fields(doc: ProductDocument) -> dict:
     category = re.sub(r"\s+", "", doc.category)
     return {
         "id": str(doc.id),
-        "all": " ".join([doc.name, keywords, doc.producer, doc.place, doc.body,
-                         " ".join(doc.pinyin)]),
+        # The producer has its own field (found there as an identity field), not a copy here.
+        "all": " ".join([doc.name, keywords, doc.place, doc.body, " ".join(doc.pinyin)]),
         "name": doc.name,
         "name_grams": " ".join(doc.grams),
         "name_pinyin": " ".join(doc.name_pinyin),
         "keywords": " ".join([*doc.keywords, *(pinyin_of(k)[0] for k in doc.keywords)]),
         "category": " ".join(dict.fromkeys([category, pinyin_of(category)[0]])),
-        "place": " ".join(dict.fromkeys([*doc.places, *(pinyin_of(p)[0] for p in doc.places)])),
+        # Full and short forms; pinyin of the short forms only (yanling, not yanlingxian).
+        "place": " ".join(dict.fromkeys([*doc.places, *(
+            pinyin_of(p)[0] for p in doc.places if county_short(p) == township_short(p) == p)])),
         "producer": doc.producer,
         "county_id": str(doc.county_id),
         "category_id": str(doc.category_id),
@@ -599,7 +611,7 @@ class _Finder:
         if not is_cjk(t):
             docs = _docs(s, Term("all", t))
             if piece.kind == "latin":
-                if len(t) >= 6:
+                if len(t) >= 6 and not docs:  # a prefix expands to many terms: costly
                     docs |= _docs(s, Prefix("name_pinyin", t))
                 for name in ("place", "category", "keywords"):
                     found = _docs(s, Term(name, t))
@@ -632,9 +644,28 @@ class _Finder:
                     identity["marks"] = _docs(s, Or([Term("marks", m) for m in marks]))
         if not docs and is_cjk(t) and len(t) > 2:
             self._as_kind(piece)
+            if not identity:
+                docs = self._by_words(t)
         for found in identity.values():
             docs |= found
         piece.docs = docs
+
+    def _by_words(self, text: str) -> set[int]:
+        """A piece no product holds whole, found by its words instead: each word of two or
+        more characters as a run in the name or a word anywhere, each single character
+        somewhere in the name (黑猪肉 finds 黑猪鲜肉 and 黑猪五花肉). Only a fallback: a piece
+        found whole (红薯粉) is never cut into a word and a character."""
+        words = query_words(text)
+        long_words = [w for w in words if len(w) > 1]
+        if len(words) < 2 or not long_words:
+            return set()
+        docs = None
+        for word in long_words:
+            found = self.in_name(word) | _docs(self.searcher, Term("all", word))
+            docs = found if docs is None else docs & found
+        table = self.table
+        chars = [w for w in words if len(w) == 1]
+        return {d for d in docs if all(c in table[d][NAME] for c in chars)} if chars else docs
 
     def _as_kind(self, piece: _Piece) -> None:
         """A piece no name holds whole, read as a modifier and a kind its head names:
@@ -791,21 +822,35 @@ class _Ranker:
 def _ranked(path, searcher, request: SearchRequest, ranker: _Ranker, matched: set[int],
             table: list, stop: int) -> list[int]:
     """The first `stop` matches by rank; equal ranks in today's rotation."""
+    # Partition the matches by which identity fields hold them, with set operations (C
+    # speed), then key each document by its name's facts, computed once per distinct name.
+    parts = {0: matched}
+    for j, (_i, _f, docs) in enumerate(ranker.identity):
+        bit, split = 1 << j, {}
+        for bits, part in parts.items():
+            inside = part & docs
+            if inside:
+                split[bits | bit] = inside
+                if len(inside) < len(part):
+                    split[bits] = part - inside
+            else:
+                split[bits] = part
+        parts = split
     groups: dict[tuple, list] = {}
-    identity = [(1 << j, docs) for j, (_i, _f, docs) in enumerate(ranker.identity)]
     name_facts, key_of = ranker.name_facts, ranker.key
-    for d in matched:
-        row = table[d]
-        bits = 0
-        for bit, docs in identity:
-            if d in docs:
-                bits |= bit
-        key = key_of(name_facts(row[NAME], row[CORE]), bits)
-        group = groups.get(key)
-        if group is None:
-            groups[key] = [d]
-        else:
-            group.append(d)
+    for bits, part in parts.items():
+        keys: dict[str, tuple] = {}
+        for d in part:
+            row = table[d]
+            name = row[NAME]
+            key = keys.get(name)
+            if key is None:
+                key = keys[name] = key_of(name_facts(name, row[CORE]), bits)
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [d]
+            else:
+                group.append(d)
     rotation = _rotation(path, searcher, request.today)
     out: list[int] = []
     for key in sorted(groups):
@@ -915,11 +960,16 @@ def correction(path: str, text: str) -> str | None:
         return None
     searcher = _searcher(path)
     reader = searcher.reader()
-    found = [t for t in searcher.suggest("all", text, limit=5,
+    # The first character is taken as typed (it bounds the terms compared, which is what
+    # keeps this affordable); of the close terms, one that sounds the same wins (粉跳 ->
+    # 粉条: a pinyin input slip), then the commonest.
+    found = [t for t in searcher.suggest("all", text, limit=8, prefix=1,
                                          maxdist=2 if len(text) > 3 else 1)
              if t != text and _same_shape(text, t)]
     if found:
-        return max(found, key=lambda t: reader.doc_frequency("all", t))
+        sound = pinyin_of(text)[0] if is_cjk(text) else None
+        return max(found, key=lambda t: (sound is not None and pinyin_of(t)[0] == sound,
+                                          reader.doc_frequency("all", t)))
     words = text.split() if len(text.split()) > 1 else query_words(text)
     if len(words) > 1:
         fixed = [correction(path, w) or w for w in words]

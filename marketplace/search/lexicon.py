@@ -38,6 +38,7 @@ HYPERNYMS = {
     "芝麻油": ("香油",),
     "大豆": ("黄豆", "青豆", "黑豆"),
     "花生": ("花生米", "花生仁"),
+    "红薯粉": ("红薯粉条", "红薯粉面", "红薯淀粉"),  # what 红薯粉 means locally: not 粉皮
 }
 
 # Trailing pack sizes, grades and packaging that say how a product is sold, not what it is:
