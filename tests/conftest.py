@@ -14,6 +14,9 @@ from marketplace.search import index
 from tests import factories
 from tests.live import LiveServer
 
+#: One Chromium for the whole session, whichever directory a journey lives in.
+pytest_plugins = ["tests.browser.fixtures"]
+
 
 def _database_url(tmp_path) -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"

@@ -52,13 +52,13 @@ from marketplace.orders.models import (
     SupplierRating,
     derive_order_status,
 )
+from marketplace.orders.services import DELIVERY_WINDOWS
 from marketplace.organisations.models import Organisation
 from marketplace.places.models import County, Township, Village
 from marketplace.sequences import Counter
 
 S = SubOrderStatus
 H = timedelta(hours=1)
-WINDOWS = ("06:00-08:00", "08:00-10:00", "10:00-12:00", "14:00-16:00", "16:00-18:00")
 Q3 = Decimal("0.001")
 
 
@@ -644,7 +644,7 @@ class Simulation:
             "buyer_type": buyer.org_type, "channel": buyer.channel, "buyer_name": buyer.name,
             "delivery_address": buyer.address, "delivery_contact": buyer.contact,
             "delivery_phone": buyer.phone, "delivery_date": delivery,
-            "delivery_window": rng.choice(WINDOWS), "invoice_title": buyer.invoice_title,
+            "delivery_window": rng.choice(DELIVERY_WINDOWS), "invoice_title": buyer.invoice_title,
             "tax_number": buyer.tax_number, "notes": rng.choice(data.ORDER_NOTES),
             "total_fen": total, "needs_approval": needs_approval,
             "idempotency_key": f"demo-{order_id}", "submitted_at": submitted,

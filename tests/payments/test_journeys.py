@@ -7,7 +7,6 @@ from playwright.sync_api import expect
 from marketplace.orders import cart
 from marketplace.orders import services as orders
 from tests import factories
-from tests.browser.conftest import browser, new_page  # noqa: F401 F811 - fixtures
 from tests.orders.conftest import Market, delivery
 from tests.payments.conftest import person
 
@@ -47,7 +46,7 @@ def receive(page, sub_id, quantity="9"):
 
 
 def test_buyer_pays_online_on_the_checkout_page_and_the_webhook_marks_it_paid(
-        live_app, new_page, fake_stripe):  # noqa: F811
+        live_app, new_page, fake_stripe):
     order_id, sub_id = shipped_order(live_app)
     buyer = new_page()
     log_in(buyer, "purchaser")
@@ -75,7 +74,7 @@ def test_buyer_pays_online_on_the_checkout_page_and_the_webhook_marks_it_paid(
     expect(producer.locator("#balance")).to_have_text("¥256.50")
 
 
-def test_bank_transfer_recorded_by_finance_marks_the_order_paid(live_app, new_page):  # noqa: F811
+def test_bank_transfer_recorded_by_finance_marks_the_order_paid(live_app, new_page):
     order_id, sub_id = shipped_order(live_app)
     buyer = new_page()
     log_in(buyer, "purchaser")

@@ -1,4 +1,5 @@
-"""Browser journeys: the real app served on a loopback port, driven by headless Chromium."""
+"""Browser fixtures, shared by every journey (a plugin of tests/conftest.py, so one Chromium
+serves the whole session): the real app served on a loopback port, driven by Chromium."""
 
 import os
 import shutil
