@@ -1,10 +1,13 @@
-"""Search benchmark: index build, query latency in-process and through HTTP, worker memory.
+"""Search benchmark: ranking quality, index build, query latency in-process and through HTTP,
+worker memory.
 
-    python bench/search.py [--products 100000] [--producers 1000] [--database-url URL]
+    python bench/search.py [--products 100000] [--producers 1000] [--relevance-only] [--show N]
 
-Builds (or reuses, with --reuse) a generated catalogue in a scratch SQLite database, rebuilds
-the whole index, then runs the fixed query set of bench/queries.py. It prints one line per
-figure and, last, one JSON object with all of them.
+Builds (or reuses, with --reuse) a generated crowded catalogue (bench/relevance.py: the demo
+lines written with brands, pack sizes and processed forms) in a scratch SQLite database,
+rebuilds the whole index, scores the labelled relevance set of bench/relevance.py (nDCG@10
+and MRR), then times the fixed query set of bench/queries.py. It prints one line per figure
+and, last, one JSON object with all of them. --show N lists the N worst-ranked queries.
 """
 
 import argparse
@@ -25,7 +28,9 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import relevance  # noqa: E402
 from bench.queries import QUERIES  # noqa: E402
+from bench.relevance import crowded_demo_lines  # noqa: E402
 from marketplace import create_app  # noqa: E402
 from marketplace.catalog.models import Category  # noqa: E402
 from marketplace.extensions import db  # noqa: E402
@@ -68,6 +73,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="passes over the query set")
     parser.add_argument("--workdir", default=None, help="keep data here (default: temporary)")
     parser.add_argument("--reuse", action="store_true", help="reuse the workdir's database")
+    parser.add_argument("--relevance-only", action="store_true", help="skip the timings")
+    parser.add_argument("--show", type=int, default=0, help="print the N worst queries")
     args = parser.parse_args()
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="xunong-bench-"))
@@ -89,14 +96,33 @@ def main() -> None:
         db.create_all()  # creates what is missing, so an older reused database still works
         if not db.session.scalar(db.select(db.func.count()).select_from(Category)):
             started = time.perf_counter()
-            generate(producers=args.producers, products=args.products, password="bench-pw",
-                     with_accounts=False)
+            with crowded_demo_lines():
+                generate(producers=args.producers, products=args.products,
+                         password="bench-pw", with_accounts=False)
             figures["generate_s"] = round(time.perf_counter() - started, 1)
             print(f"generated {args.products} products in {figures['generate_s']} s")
         shutil.rmtree(settings["SEARCH_INDEX_DIR"], ignore_errors=True)
         count, seconds = reindex_all()
         figures.update(indexed=count, index_build_s=round(seconds, 1))
         print(f"index build: {count} documents in {seconds:.1f} s")
+
+        from marketplace.clock import today
+
+        catalogue = relevance.listings(db.session, today())
+        scores = relevance.evaluate(relevance.SET, catalogue, lambda q: [
+            p.id for p in search_products(q, per_page=10).products])
+        quality = relevance.summary(scores)
+        figures.update(relevance_queries=quality["queries"], ndcg10=quality["ndcg10"],
+                       mrr=quality["mrr"], ndcg10_by_kind=quality["by_kind"])
+        print(f"ranking: nDCG@10 {quality['ndcg10']}, MRR {quality['mrr']} over "
+              f"{quality['queries']} labelled queries ({len(catalogue)} listable products)")
+        print("  nDCG@10 by kind: " + ", ".join(f"{k} {v}" for k, v in quality["by_kind"].items()))
+        for score in sorted(scores, key=lambda s: s.ndcg)[:args.show]:
+            print(f"  {score.ndcg:.3f} rr {score.rr:.2f} {score.query!r}: "
+                  + " ".join(f"{g}:{n}" for g, n in score.top))
+        if args.relevance_only:
+            print(json.dumps(figures, ensure_ascii=False))
+            return
 
         counties = {c.name: c.id for c in db.session.scalars(db.select(County))}
         categories = {c.name: c.id for c in db.session.scalars(db.select(Category))}
@@ -117,13 +143,14 @@ def main() -> None:
                 run(q, f)
                 service.append((time.perf_counter() - t0) * 1000)
         request_cls = index.SearchRequest
-        from marketplace.clock import today
         from marketplace.search.lexicon import query_words
         from marketplace.search.services import index_path
 
         for _ in range(args.repeat):
             for q, f in cases:
-                request = request_cls(words=tuple(query_words(q)), today=today(),
+                typed = ({"text": q} if "text" in request_cls.__dataclass_fields__
+                         else {"words": tuple(query_words(q))})  # main's older request
+                request = request_cls(**typed, today=today(),
                                       county_id=f.get("county"), category_id=f.get("category"),
                                       marks=tuple(f.get("mark", ())), price=f.get("price"),
                                       sort=f.get("sort", "relevance"))

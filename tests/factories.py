@@ -89,10 +89,10 @@ def product_data(category: Category, **overrides) -> dict:
 
 
 def make_product(org: Organisation, category: Category, *, name="禹州粉条", price_fen=2850,
-                 stock="100") -> Product:
+                 stock="100", origin="禹州市方山镇") -> Product:
     product = Product(
         organisation_id=org.id, category_id=category.id, name=name, specification="2.5公斤/袋",
-        origin="禹州市方山镇", unit="袋", price_fen=price_fen, min_order_qty=Decimal(2),
+        origin=origin, unit="袋", price_fen=price_fen, min_order_qty=Decimal(2),
         stock=Decimal(stock), status="active",
     )
     db.session.add(product)
@@ -103,9 +103,9 @@ def make_product(org: Organisation, category: Category, *, name="禹州粉条", 
 
 
 def make_certified_product(org: Organisation, category: Category, *, issued_days_ago=30,
-                           name="禹州粉条", actor=None) -> Product:
+                           name="禹州粉条", actor=None, origin="禹州市方山镇") -> Product:
     """A product whose certificate was issued `issued_days_ago` days ago (so already valid)."""
-    product = make_product(org, category, name=name)
+    product = make_product(org, category, name=name, origin=origin)
     application = CertificationApplication(
         product_id=product.id, organisation_id=org.id, county_id=org.county_id,
         status="approved", product_name=product.name, specification=product.specification,

@@ -32,6 +32,12 @@ def _note(session: Session, kind: str, ids) -> None:
     noted[kind].update(i for i in ids if i)
 
 
+def note_products(session: Session, product_ids) -> None:
+    """Note products whose listing derives from rows this module does not watch (their
+    sales counter): the read model and every host's search index rewrite them at commit."""
+    _note(session, "products", product_ids)
+
+
 @event.listens_for(Session, "after_flush")
 def _collect(session, _flush_context):
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):

@@ -292,6 +292,18 @@ class OrderLine(Model):
     )
 
 
+class ProductSales(Model):
+    """What buyers have accepted of a product, as one counter row per product: the figure
+    behind "sort by sales" (search and catalogue), read with the product's index document
+    instead of summing order lines per request. Amounts, not quantities: units differ
+    between products (斤, kg, 箱) but fen compare. Kept by `orders.sales.record`."""
+
+    __tablename__ = "product_sales"
+
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), primary_key=True)
+    received_fen: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
 class SupplierRating(Model):
     """A buyer's rating of a producer after receipt (one per sub-order)."""
 

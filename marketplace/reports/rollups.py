@@ -16,7 +16,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from marketplace.errors import Invalid
 from marketplace.extensions import db
-from marketplace.orders.models import OrderLine
+from marketplace.orders import sales
+from marketplace.orders.models import OrderLine, SubOrder
 from marketplace.reports import counting
 from marketplace.reports.models import SalesRollup
 from marketplace.uow import lock_row
@@ -61,7 +62,14 @@ def sub_order_changed(sub, old_status: str) -> None:
     if was == now_:
         return
     db.session.flush()
-    _apply(counting.contribution(sub), 1 if now_ else -1)
+    sign = 1 if now_ else -1
+    _apply(counting.contribution(sub), sign)
+    per_product: dict[int, int] = {}
+    for line in sub.lines:
+        if counting.line_qualifies(line, sub):
+            per_product[line.product_id] = (per_product.get(line.product_id, 0)
+                                            + sign * counting.net_fen(line))
+    sales.record(db.session(), per_product)  # what "sort by sales" reads
 
 
 def record_refund(line: OrderLine, amount_fen: int) -> None:
@@ -89,6 +97,7 @@ def record_refund(line: OrderLine, amount_fen: int) -> None:
         if delta:
             deltas[key] = counting.Measures(amount_fen=delta)
     _apply(deltas, 1)
+    sales.record(db.session(), {line.product_id: -amount_fen})
 
 
 # Rebuild and check ----------------------------------------------------------------------
@@ -100,6 +109,9 @@ def rebuild() -> int:
     columns = [*KEY, "amount_fen", "quantity", "lines", "sub_orders"]
     for query in counting.recomputed_rollups():
         db.session.execute(cast(Table, SalesRollup.__table__).insert().from_select(columns, query))
+    sales.rebuild(db.session(), select(OrderLine.product_id, counting.NET_FEN_SQL.label("net_fen"))
+                  .join(SubOrder, OrderLine.sub_order_id == SubOrder.id)
+                  .where(counting.counted_condition()))
     return db.session.execute(select(db.func.count(SalesRollup.id))).scalar_one()
 
 

@@ -22,12 +22,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import ForeignKey, delete, func, insert, or_, select
+from typing import cast
+
+from sqlalchemy import CursorResult, ForeignKey, Table, delete, func, insert, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from marketplace.catalog.changes import on_listing_change
 from marketplace.clock import now
-from marketplace.extensions import db
+from marketplace.extensions import Model
 from marketplace.sequences import Counter
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,7 @@ PRUNED = "search-changes-pruned-through"
 CURSOR_FILE = "replay-cursor.json"
 
 
-class SearchChange(db.Model):
+class SearchChange(Model):
     __tablename__ = "search_changes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -138,10 +140,11 @@ def prune(session: Session, older_than_days: int) -> int:
     last = session.scalar(select(func.max(SearchChange.id)).where(SearchChange.at < cutoff))
     if not last:
         return 0
-    removed = session.execute(delete(SearchChange).where(SearchChange.id <= last)).rowcount
+    removed = cast(CursorResult, session.execute(
+        delete(SearchChange).where(SearchChange.id <= last))).rowcount
     from marketplace.sequences import next_value
 
     next_value(PRUNED)  # make sure the row exists
-    session.execute(Counter.__table__.update().where(Counter.name == PRUNED)
+    session.execute(cast(Table, Counter.__table__).update().where(Counter.name == PRUNED)
                     .values(value=last))
     return removed

@@ -42,6 +42,6 @@ def check(repair: bool):
 @with_appcontext
 def prune(days: int):
     """Delete old entries of the change log (hosts further behind will rebuild)."""
-    removed = changelog.prune(db.session, days)
+    removed = changelog.prune(db.session(), days)
     db.session.commit()
     click.echo(f"Pruned {removed} changes older than {days} days.")

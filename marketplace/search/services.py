@@ -7,7 +7,7 @@ never shown even if some index update were still on its way.
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from flask import current_app
 from sqlalchemy import select
@@ -20,15 +20,15 @@ from marketplace.catalog.services import categories as catalog_categories
 from marketplace.clock import today
 from marketplace.extensions import db
 from marketplace.organisations.models import Organisation
-from marketplace.places.queries import all_counties
+from marketplace.places.queries import all_counties, all_townships
 from marketplace.search import changelog, index
 from marketplace.search import sync as _sync  # noqa: F401 - registers the session hooks
 from marketplace.search.documents import PRICE_BUCKETS, document_for, load_products
-from marketplace.search.lexicon import query_words
+from marketplace.search.lexicon import place_forms, query_words
 
 log = logging.getLogger(__name__)
 MAX_QUERY = 100  # characters of a query that are looked at
-SORTS = ("relevance", "price", "-price")
+SORTS = index.SORTS  # relevance | price | -price | sales (fen accepted by buyers)
 
 
 def index_path() -> str:
@@ -52,16 +52,16 @@ class SearchPage:
     page: int
     pages: int
     facets: dict[str, list[Facet]] = field(default_factory=dict)
-    did_you_mean: str | None = None
+    corrected: str | None = None  # nothing matched the query; these results are for this
     filters: dict = field(default_factory=dict)
 
 
 def _documents(session: Session, ids=None):
     """Index documents for the listable products among `ids` (None: all), one at a time."""
     day = today()
-    for product in load_products(session, ids):
+    for product, sales in load_products(session, ids):
         if is_listable(product, day):
-            yield document_for(product, day)
+            yield document_for(product, day, sales)
 
 
 def _write(session: Session, ids: set[int]) -> None:
@@ -190,29 +190,57 @@ def _on_sale_in_order(ids: list[int]) -> list[Product]:
     return [found[i] for i in ids if i in found]
 
 
+def _names_a_place(text: str) -> bool:
+    """The query names a county or township of the city (in full or short form): it is
+    spelt right even if nothing from there is on sale, so it is never "corrected"."""
+    flat = "".join(text.split())
+    forms: set[str] = set()
+    for county in all_counties():
+        forms.update(place_forms(county.name, county=True))
+    for township in all_townships():
+        forms.update(place_forms(township.name, county=False))
+    return any(len(form) >= 2 and form in flat for form in forms)
+
+
+def _found_unfiltered(request: index.SearchRequest) -> bool:
+    """The text matches something when the filters are dropped: then it is spelt right and
+    the filters are what excludes everything (蜂 in a county without bees), not a typo."""
+    if not (request.county_id or request.category_id or request.marks or request.price):
+        return False
+    return index.search(index_path(), index.SearchRequest(
+        text=request.text, today=request.today, per_page=1)).total > 0
+
+
 def search_products(text: str = "", *, county_id=None, category_id=None, marks=(), price=None,
                     sort="relevance", page=1, per_page=20) -> SearchPage:
-    """Search what is on sale today. Any text is safe: it is segmented, never parsed."""
+    """Search what is on sale today. Any text is safe: it is segmented, never parsed.
+
+    When nothing matches and a close spelling does (粉跳 -> 粉条, fentaio -> fentiao), the
+    page shows that spelling's results and says so.
+    """
     catch_up()
     text = (text or "").strip()[:MAX_QUERY]
-    words = query_words(text)
     request = index.SearchRequest(
-        words=tuple(words), today=today(), county_id=county_id, category_id=category_id,
+        text=text, today=today(), county_id=county_id, category_id=category_id,
         marks=tuple(m for m in marks if m in MARKS),
         price=price if price in {b[0] for b in PRICE_BUCKETS} else None,
         sort=sort if sort in SORTS else "relevance", page=max(1, page), per_page=per_page,
     )
     hits = index.search(index_path(), request)
-    did_you_mean = None
-    if hits.total == 0 and words:
+    corrected = None
+    if (hits.total == 0 and len(text) > 1 and not _found_unfiltered(request)
+            and not _names_a_place(text)):
         candidate = index.correction(index_path(), text)
-        if candidate and index.search(index_path(), index.SearchRequest(
-                words=tuple(query_words(candidate)), today=request.today, per_page=1)).total:
-            did_you_mean = candidate
+        if candidate:
+            retry = replace(request, text=candidate)
+            retried = index.search(index_path(), retry)
+            if retried.total:
+                corrected, hits = candidate, retried
+    shown = corrected or text
     return SearchPage(
-        query=text, words=words, products=_on_sale_in_order(hits.ids), total=hits.total,
-        page=request.page, pages=max(1, -(-hits.total // per_page)),
-        facets=_facets(hits, request), did_you_mean=did_you_mean,
+        query=text, words=query_words(shown), products=_on_sale_in_order(hits.ids),
+        total=hits.total, page=request.page, pages=max(1, -(-hits.total // per_page)),
+        facets=_facets(hits, request), corrected=corrected,
         filters={"county": county_id, "category": category_id, "mark": list(request.marks),
                  "price": request.price, "sort": request.sort},
     )

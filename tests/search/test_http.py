@@ -23,8 +23,10 @@ def test_filters_combine_with_query(client, catalogue, places):
 
 
 def test_did_you_mean_link(client, catalogue):
+    """A misspelt query that finds nothing shows the close spelling's results, and says so."""
     page = client.get("/search?q=fentaio").get_data(as_text=True)
-    assert "您是不是要找" in page and "q=fentiao" in page
+    assert "没有找到“fentaio”" in page and "q=fentiao" in page
+    assert "禹州粉条" in page and "找到 2 个在售产品" in page
 
 
 @pytest.mark.parametrize("query", ['"', "*:*", "a" * 10_000, "粉条 OR (", "%00", "\x00"])

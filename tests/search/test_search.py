@@ -53,8 +53,13 @@ def test_sort_by_price(catalogue):
 
 def test_did_you_mean(catalogue):
     result = search_products("fentaio")
-    assert result.total == 0 and result.did_you_mean == "fentiao"
-    assert search_products("蜡海").did_you_mean == "蜡梅"
+    assert result.corrected == "fentiao" and {"禹州粉条", "红薯粉条"} <= set(names(result))
+    wrong = search_products("蜡海")
+    assert wrong.corrected == "蜡梅" and "鄢陵蜡梅" in names(wrong)
+    assert search_products("粉条").corrected is None
+    # Spelt right but filtered to nothing: no correction, an empty page.
+    assert search_products("蜂蜜", county_id=catalogue["鄢陵蜡梅"].organisation.county_id
+                           ).total == 0
 
 
 def test_suggestions_for_chinese_and_pinyin_prefixes(catalogue):

@@ -1,12 +1,16 @@
 """Equal-rank results keep one order whatever the index went through; long queries are cut
 with a note, and the search box says how long a query may be."""
 
+from datetime import timedelta
+
 from marketplace.catalog.models import Product
+from marketplace.clock import today
+from marketplace.search.index import rotation_key
 from marketplace.search.services import search_products
 from tests.factories import make_certified_product
 
-QUERIES = [("粉条", "relevance"), ("方山", "relevance"), ("", "price"), ("", "-price"),
-           ("粉条", "price")]
+QUERIES = [("粉条", "relevance"), ("方山", "relevance"), ("", "relevance"), ("", "price"),
+           ("", "-price"), ("粉条", "price"), ("粉条", "sales")]
 
 
 def orders() -> dict:
@@ -16,17 +20,21 @@ def orders() -> dict:
 
 def test_equal_results_keep_their_order_through_edits_and_rebuilds(app, db, places,
                                                                     producer_org):
-    """24 products of equal rank and price: ordered by product id after a full rebuild,
-    after edits rewrote some of their index documents, and after another rebuild."""
-    ids = [make_certified_product(producer_org, places.starch, name=f"粉条{n:02d}").id
+    """24 products of equal rank and price: in today's rotation (a hash of the date and the
+    product id), not by id, name length or insertion order; the same after a full rebuild,
+    after edits rewrote some of their index documents, and after another rebuild; and
+    another order tomorrow."""
+    packs = ("", " 5斤装", " 10kg", "（家庭装）", " 2.5kg×4袋", "礼盒装")
+    ids = [make_certified_product(producer_org, places.starch, name="粉条" + packs[n % 6]).id
            for n in range(24)]
     runner = app.test_cli_runner()
     assert "Indexed 24 products" in runner.invoke(args=["search", "reindex"]).output
+    day = today()
+    rotation = sorted(ids, key=lambda i: rotation_key(i, day))
+    assert rotation != ids and rotation != ids[::-1]
     first = orders()
-    assert first[("粉条", "relevance")] == ids
-    assert first[("方山", "relevance")] == ids
-    assert first[("", "price")] == ids and first[("粉条", "price")] == ids
-    assert first[("", "-price")] == ids[::-1]
+    for key in QUERIES:
+        assert first[key] == rotation, key
 
     for product_id in ids[::3]:  # each edit rewrites the product's index document
         product = db.session.get(Product, product_id)
@@ -38,6 +46,11 @@ def test_equal_results_keep_their_order_through_edits_and_rebuilds(app, db, plac
     assert orders() == first
     runner.invoke(args=["search", "reindex"])
     assert orders() == first
+
+    app.config["FROZEN_TODAY"] = (day + timedelta(days=1)).isoformat()
+    tomorrow = orders()
+    assert tomorrow[("粉条", "relevance")] != rotation
+    assert sorted(tomorrow[("粉条", "relevance")]) == sorted(ids)
 
 
 def test_the_search_box_caps_the_query_and_a_long_query_is_cut_with_a_note(client, places,
