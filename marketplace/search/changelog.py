@@ -20,10 +20,9 @@ import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-
-from flask import current_app
 from typing import cast
 
+from flask import current_app
 from sqlalchemy import CursorResult, ForeignKey, Table, delete, func, insert, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
