@@ -9,7 +9,7 @@ from flask import has_app_context
 from flask.testing import FlaskClient
 
 from marketplace import create_app
-from marketplace.catalog import fragments
+from marketplace.catalog import fragments, readmodel
 from marketplace.extensions import db as _db
 from marketplace.search import index
 from tests import factories
@@ -63,9 +63,11 @@ def make_app(tmp_path, **overrides):
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     }
     settings.update(overrides)
-    # Rendered listings are cached per process by database URL and catalogue version; a
-    # PostgreSQL database reused by the next test has the same URL and restarts the versions.
+    # Listings and their rendered fragments are cached per process by database URL and
+    # catalogue version; a PostgreSQL database reused by the next test has the same URL and
+    # restarts the versions, so neither cache may outlive its test.
     fragments._cache.clear()
+    readmodel._cache.clear()
     app = create_app(settings)
     app.test_client_class = IsolatedClient
     return app
