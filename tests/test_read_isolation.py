@@ -21,8 +21,8 @@ READERS = {
     # The buyer's payment pages of its order (and the city's finance).
     "payments.order_payment": BUYER | FINANCE,
     "payments.statement": BUYER | FINANCE,
-    # The sub-order's invoice: its buyer, its producer, the city.
-    "payments.invoice": BUYER | {"producer"} | FINANCE,
+    # The invoice form is its producer's; the file is read by its buyer, producer and the city.
+    "payments.invoice": {"producer"},
     "payments.invoice_file": BUYER | {"producer"} | FINANCE,
     # Stripe's return page for the world's online payment: its buyer's members.
     "payments.checkout_return": BUYER,

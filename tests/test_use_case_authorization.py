@@ -284,7 +284,7 @@ NOT_USE_CASES = {
                         "order_by_key", "orders_of_buyer", "producer_rating",
                         "sub_orders_of_producer", "in_lock_order"},
     "payments.services": {"buyer_organisations", "checkout_status", "finance_overview",
-                          "get_issue", "get_organisation", "invoice_file", "list_payouts",
+                          "get_issue", "get_organisation", "invoice_file", "invoice_form", "list_payouts",
                           "list_transfers", "online_unavailable_reason",
                           "open_statement_import", "order_payments",
                           "payee", "producer_ledger", "producers_owed", "reconciliation",

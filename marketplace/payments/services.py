@@ -272,6 +272,12 @@ def sub_order_payment(actor, sub: SubOrder) -> SubPayment:
     return _sub_payments([sub])[0]
 
 
+def invoice_form(actor, sub: SubOrder) -> SubPayment:
+    """The invoice form is the producer's: refused to everyone its POST would refuse."""
+    authorize("invoice.issue", actor, sub)
+    return _sub_payments([sub])[0]
+
+
 def _sub_order(sub_id) -> SubOrder:
     sub = db.session.get(SubOrder, sub_id) if isinstance(sub_id, int) and sub_id < 2**31 else None
     if sub is None:

@@ -144,7 +144,7 @@ def stripe_webhook():
 @login_required
 def invoice(sub_id: int):
     sub = orders.get_sub_order(actor(), sub_id)
-    part = services.sub_order_payment(actor(), sub)
+    part = services.invoice_form(actor(), sub)
     form = InvoiceForm(obj=part.invoice) if request.method == "GET" else InvoiceForm()
     if request.method == "GET" and part.invoice is None:
         form.issued_on.data = today()
